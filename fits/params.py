@@ -1,0 +1,97 @@
+"""Validate a job's parameters and fill in the variant's defaults; torch-free."""
+import math
+import secrets
+
+from fits.catalog import VARIANTS
+from fits.errors import ParamError
+
+# Bounds a user can rely on (README lists them). The product bound keeps one job to seconds of work.
+MAX_STEPS = 1_000_000
+MAX_SAMPLES = 1_000_000
+MAX_STEPS_X_SAMPLES = 100_000_000
+MAX_HISTORY_POINTS = 10_000
+MAX_LEARNING_RATE = 10.0
+SEED_LIMIT = 2**32  # numpy's RandomState takes seeds below 2**32
+
+
+def _integer(field, value, low, high):
+    # bool is an int subclass in Python; a JSON true is not a step count.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ParamError(field, f"must be an integer, got {_kind(value)}")
+    if not low <= value <= high:
+        raise ParamError(field, f"must be between {low} and {high}, got {value}")
+    return value
+
+
+def _number(field, value, high):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ParamError(field, f"must be a number, got {_kind(value)}")
+    if not math.isfinite(value):
+        raise ParamError(field, "must be a finite number (NaN and Infinity are not allowed)")
+    if not 0 < value <= high:
+        raise ParamError(field, f"must be greater than 0 and at most {high}, got {value}")
+    return float(value)
+
+
+def _choice(field, value, choices):
+    if not isinstance(value, str) or value not in choices:
+        raise ParamError(field, f"must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _kind(value):
+    return {bool: "a boolean", str: "a string", float: "a number", type(None): "null",
+            list: "an array", dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def variant_named(name):
+    """The catalogue entry for `name`, or a ParamError naming the known variants."""
+    if not isinstance(name, str):
+        raise ParamError("variant", f"must be a string, got {_kind(name)}")
+    if name not in VARIANTS:
+        raise ParamError("variant", f"unknown variant {name!r}; known: {', '.join(sorted(VARIANTS))}")
+    return VARIANTS[name]
+
+
+def resolve(name, params):
+    """Checked parameters for variant `name` with defaults filled in and a seed chosen if absent."""
+    variant = variant_named(name)
+    if params is None:
+        params = {}
+    if not isinstance(params, dict):
+        raise ParamError("params", f"must be an object, got {_kind(params)}")
+    for key in params:
+        if key not in variant.params:
+            raise ParamError(f"params.{key}", f"unknown parameter for {name}; "
+                                              f"allowed: {', '.join(variant.params)}")
+    merged = {**variant.defaults, **params}
+    out = {}
+    checks = {
+        "learning_rate": lambda f, v: _number(f, v, MAX_LEARNING_RATE),
+        "steps": lambda f, v: _integer(f, v, 1, MAX_STEPS),
+        "samples": lambda f, v: _integer(f, v, 2, MAX_SAMPLES),
+        "seed": lambda f, v: _integer(f, v, 0, SEED_LIMIT - 1),
+        "dtype": lambda f, v: _choice(f, v, variant.dtypes),
+        "device": lambda f, v: _choice(f, v, variant.devices),
+        "log_every": lambda f, v: _integer(f, v, 1, MAX_STEPS),
+    }
+    for key in variant.params:
+        if key == "seed" and merged.get("seed") is None:
+            # Chosen here and stored, so every job can be re-run exactly.
+            out["seed"] = secrets.randbelow(SEED_LIMIT)
+            continue
+        out[key] = checks[key](f"params.{key}", merged[key])
+    if "steps" in out:
+        _check_shape(out)
+    return out
+
+
+def _check_shape(p):
+    if p["steps"] * p["samples"] > MAX_STEPS_X_SAMPLES:
+        raise ParamError("params.steps", f"steps x samples must be at most {MAX_STEPS_X_SAMPLES:,}, "
+                                         f"got {p['steps'] * p['samples']:,}")
+    if p["log_every"] > p["steps"]:
+        raise ParamError("params.log_every", f"must be at most steps ({p['steps']}), got {p['log_every']}")
+    if p["steps"] // p["log_every"] > MAX_HISTORY_POINTS:
+        raise ParamError("params.log_every", f"steps / log_every must be at most {MAX_HISTORY_POINTS} "
+                                             f"history points; raise log_every")

@@ -1,0 +1,23 @@
+"""Alembic environment: the URL comes from fitq's settings, the target metadata from the models."""
+from alembic import context
+
+from service.db import make_engine
+from service.models import Base
+from service.settings import Settings
+
+config = context.config
+url = config.get_main_option("sqlalchemy.url") or Settings.from_env().database
+
+
+def run():
+    """Run the migrations online against the configured database."""
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=Base.metadata,
+                          render_as_batch=connection.dialect.name == "sqlite")
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+run()

@@ -1,0 +1,1 @@
+"""fitq's service side: settings, persistence, the HTTP API and the command line."""

@@ -1,0 +1,121 @@
+"""The HTTP API, v1: variants, jobs, and the health probes."""
+import logging
+
+import redis
+from flask import Blueprint, current_app, jsonify
+from sqlalchemy import text
+
+from fits import catalog
+from service import inputs, jobs
+from service.document import job_document
+from service.problems import Problem, problem_response
+from service.queue import enqueue
+
+blueprint = Blueprint("api", __name__)
+probes = Blueprint("probes", __name__)
+log = logging.getLogger(__name__)
+
+
+def _state():
+    return current_app.extensions["fitq"]
+
+
+def _found(session, job_id):
+    job = jobs.get(session=session, job_id=job_id)
+    if job is None:
+        raise Problem(404, f"no job with id {job_id!r}", field="id")
+    return job
+
+
+@blueprint.get("/variants")
+def variants():
+    """The variant catalogue with each variant's defaults."""
+    return jsonify(catalog.listing())
+
+
+@blueprint.post("/jobs")
+def submit():
+    """Record a queued job, then enqueue it; 202 with its Location."""
+    variant, params, requested = inputs.submission()
+    key = inputs.idempotency_key()
+    state = _state()
+    with state.sessions() as session:
+        try:
+            job, created = jobs.create(session=session, variant=variant, params=params,
+                                       requested=requested, idempotency_key=key)
+        except jobs.IdempotencyConflict as err:
+            raise Problem(409, f"this Idempotency-Key was used for job {err.job.id} with a different "
+                               "request", field="Idempotency-Key", job_id=err.job.id) from None
+    if created:
+        try:
+            enqueue(state.celery, job)
+        except Exception as err:  # the row is committed: the job is recorded, only delivery failed
+            log.warning("enqueue of job %s failed: %s", job.id, err)
+            raise Problem(503, f"job {job.id} is recorded but the queue is unreachable; "
+                               "it stays queued", job_id=job.id) from None
+    response = jsonify(job_document(job))
+    response.status_code = 202
+    response.headers["Location"] = f"/api/v1/jobs/{job.id}"
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@blueprint.get("/jobs/<job_id>")
+def show(job_id):
+    """One job."""
+    with _state().sessions() as session:
+        return jsonify(job_document(_found(session, job_id)))
+
+
+@blueprint.get("/jobs")
+def index():
+    """Jobs newest first (or oldest first), filtered, a page at a time."""
+    q = inputs.listing_query()
+    with _state().sessions() as session:
+        rows, after = jobs.page(session=session, variant=q["variant"], status=q["status"],
+                                limit=q["limit"], after=q["after"],
+                                newest_first=q["order"] == "-created_at")
+        cursor = inputs.encode_cursor(after, q["order"]) if after else None
+        return jsonify({"items": [job_document(j) for j in rows], "next_cursor": cursor})
+
+
+@blueprint.post("/jobs/<job_id>/cancel")
+def cancel(job_id):
+    """Cancel a queued or running job; 409 if it had already finished."""
+    with _state().sessions() as session:
+        _found(session, job_id)
+        job, changed = jobs.cancel(session=session, job_id=job_id)
+        if not changed:
+            raise Problem(409, f"job {job_id} already {job.status}; nothing to cancel",
+                          field="id", job=job_document(job))
+        return jsonify(job_document(job))
+
+
+@probes.get("/healthz")
+@blueprint.get("/healthz")
+def healthz():
+    """The process is up."""
+    return jsonify({"status": "ok"})
+
+
+@probes.get("/readyz")
+@blueprint.get("/readyz")
+def readyz():
+    """The database and Redis both answer."""
+    state, checks = _state(), {}
+    try:
+        with state.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as err:
+        checks["database"] = f"unreachable: {type(err).__name__}"
+    try:
+        redis.Redis.from_url(state.settings.redis_url, socket_timeout=2, socket_connect_timeout=2).ping()
+        checks["redis"] = "ok"
+    except Exception as err:
+        checks["redis"] = f"unreachable: {type(err).__name__}"
+    if all(v == "ok" for v in checks.values()):
+        return jsonify({"status": "ok", **checks})
+    return problem_response(503, "; ".join(f"{k} {v}" for k, v in checks.items() if v != "ok"),
+                            checks=checks)

@@ -1,0 +1,30 @@
+"""A job as the API shows it (DESIGN.md's job document)."""
+from datetime import timezone
+
+
+def iso(moment):
+    """ISO 8601 in UTC with a Z; SQLite hands back naive datetimes, which are UTC here."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def job_document(job) -> dict:
+    """The JSON document of one job."""
+    return {
+        "id": job.id,
+        "variant": job.variant,
+        "params": job.params,
+        "status": job.status,
+        "progress": {"step": job.progress_step, "steps": job.progress_steps},
+        "created_at": iso(job.created_at),
+        "started_at": iso(job.started_at),
+        "finished_at": iso(job.finished_at),
+        "attempts": job.attempts,
+        "device": job.device,
+        "worker": job.worker,
+        "result": job.result,
+        "error": job.error,
+    }

@@ -1,0 +1,99 @@
+"""Reading what a client sent: JSON bodies, headers and query strings, each checked."""
+import base64
+import binascii
+import json
+
+from flask import request
+
+from fits import params as fit_params
+from fits.errors import ParamError
+from service.models import JobStatus
+from service.problems import Problem
+
+SUBMIT_FIELDS = ("variant", "params")
+ORDERS = ("-created_at", "created_at")
+MAX_LIMIT = 200
+
+
+def json_object():
+    """The request body as a JSON object, or a 400 that says what is wrong with it."""
+    raw = request.get_data(cache=False)
+    if not raw.strip():
+        raise Problem(400, "the request body is empty; send a JSON object", field="body")
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise Problem(400, f"the request body is not valid JSON: {err}", field="body") from None
+    if not isinstance(body, dict):
+        raise Problem(400, "the request body must be a JSON object", field="body")
+    return body
+
+
+def submission():
+    """(variant, resolved params, requested params) from a POST /jobs body."""
+    body = json_object()
+    for key in body:
+        if key not in SUBMIT_FIELDS:
+            raise Problem(422, f"unknown field; allowed: {', '.join(SUBMIT_FIELDS)}", field=key)
+    if "variant" not in body:
+        raise Problem(422, "is required", field="variant")
+    try:
+        resolved = fit_params.resolve(body["variant"], body.get("params"))
+    except ParamError as err:
+        raise Problem(422, err.detail, field=err.field) from None
+    return body["variant"], resolved, body.get("params") or {}
+
+
+def idempotency_key():
+    """The Idempotency-Key header, if any, checked for length."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 200:
+        raise Problem(400, "must be 1 to 200 characters", field="Idempotency-Key")
+    return key
+
+
+def listing_query():
+    """Checked filters for GET /jobs: variant, status, order_by, limit, cursor."""
+    allowed = ("variant", "status", "order_by", "limit", "cursor")
+    for key in request.args:
+        if key not in allowed:
+            raise Problem(400, f"unknown query parameter; allowed: {', '.join(allowed)}", field=key)
+    args = request.args
+    variant = args.get("variant")
+    if variant is not None:
+        try:
+            fit_params.variant_named(variant)
+        except ParamError as err:
+            raise Problem(400, err.detail, field="variant") from None
+    status = args.get("status")
+    if status is not None and status not in {s.value for s in JobStatus}:
+        raise Problem(400, f"must be one of {', '.join(s.value for s in JobStatus)}", field="status")
+    order = args.get("order_by", ORDERS[0])
+    if order not in ORDERS:
+        raise Problem(400, f"must be one of {', '.join(ORDERS)}", field="order_by")
+    return {"variant": variant, "status": status, "order": order,
+            "limit": _limit(args.get("limit", "50")), "after": _cursor(args.get("cursor"), order)}
+
+
+def _limit(raw):
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise Problem(400, f"must be an integer from 1 to {MAX_LIMIT}", field="limit")
+    return int(raw)
+
+
+def encode_cursor(after, order):
+    """An opaque cursor that continues a listing after job `after` in `order`."""
+    return base64.urlsafe_b64encode(json.dumps([after, order]).encode()).decode().rstrip("=")
+
+
+def _cursor(raw, order):
+    if raw is None:
+        return None
+    try:
+        after, cursor_order = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        if not isinstance(after, str) or cursor_order != order:
+            raise ValueError
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise Problem(400, "is not a cursor this listing handed out (or order_by changed)",
+                      field="cursor") from None
+    return after

@@ -1,0 +1,135 @@
+"""Data-access functions for jobs: every read and write of the jobs table goes through here."""
+import secrets
+import time
+from datetime import datetime, timezone
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from service.models import Job, JobStatus
+
+ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+
+
+class IdempotencyConflict(Exception):
+    """An Idempotency-Key was reused for a different request."""
+
+    def __init__(self, job):
+        super().__init__(job.id)
+        self.job = job
+
+
+def new_id() -> str:
+    """A 32-hex-digit id that sorts by creation time: 48 bits of milliseconds, 80 random bits."""
+    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
+
+
+def now() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(timezone.utc)
+
+
+def create(*, session, variant, params, requested=None, idempotency_key=None):
+    """Commit a queued job; returns (job, created). A repeated Idempotency-Key returns the first job."""
+    if idempotency_key is not None:
+        existing = _by_key(session, idempotency_key)
+        if existing is not None:
+            return _same_request(existing, variant, requested or {}), False
+    steps = params.get("steps", 1)
+    job = Job(id=new_id(), variant=variant, status=JobStatus.QUEUED.value, params=params,
+              idempotency_key=idempotency_key, progress_step=0, progress_steps=steps, attempts=0,
+              created_at=now())
+    session.add(job)
+    try:
+        session.commit()
+    except IntegrityError:
+        # Another request with the same key committed first: answer with its job.
+        session.rollback()
+        existing = _by_key(session, idempotency_key) if idempotency_key else None
+        if existing is None:
+            raise
+        return _same_request(existing, variant, requested or {}), False
+    return job, True
+
+
+def _by_key(session, key):
+    return session.scalars(select(Job).where(Job.idempotency_key == key)).first()
+
+
+def _same_request(job, variant, requested):
+    if job.variant != variant or any(job.params.get(k) != v for k, v in requested.items()):
+        raise IdempotencyConflict(job)
+    return job
+
+
+def get(*, session, job_id):
+    """The job with this id, or None."""
+    return session.get(Job, job_id)
+
+
+def page(*, session, variant=None, status=None, limit=50, after=None, newest_first=True):
+    """Up to `limit` jobs past the id `after`, and the id to continue from (None at the end)."""
+    query = select(Job)
+    if variant is not None:
+        query = query.where(Job.variant == variant)
+    if status is not None:
+        query = query.where(Job.status == status)
+    if after is not None:
+        query = query.where(Job.id < after if newest_first else Job.id > after)
+    query = query.order_by(Job.id.desc() if newest_first else Job.id.asc()).limit(limit + 1)
+    rows = list(session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more else None)
+
+
+def cancel(*, session, job_id):
+    """Cancel a queued or running job; returns (job, changed). A running job stops at its next
+    history point, when its worker finds it no longer holds the claim."""
+    changed = session.execute(
+        update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE))
+        .values(status=JobStatus.CANCELLED.value, finished_at=now())
+    ).rowcount
+    session.commit()
+    return session.get(Job, job_id, populate_existing=True), bool(changed)
+
+
+def claim(*, session, job_id, worker, device):
+    """Compare-and-set queued -> running; the claimed job (attempts counted), or None if it is not
+    queued any more (a duplicate delivery, a cancelled or finished job)."""
+    stamp = now()
+    attempt = session.execute(
+        update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED.value)
+        .values(status=JobStatus.RUNNING.value, attempts=Job.attempts + 1, started_at=stamp,
+                heartbeat_at=stamp, worker=worker, device=device)
+        .returning(Job.attempts)
+    ).scalar()
+    session.commit()
+    return None if attempt is None else session.get(Job, job_id, populate_existing=True)
+
+
+def _held(job_id, attempt):
+    # The claim: still running, and by the attempt that claimed it.
+    return (Job.id == job_id, Job.status == JobStatus.RUNNING.value, Job.attempts == attempt)
+
+
+def progress(*, session, job_id, attempt, step):
+    """Record progress and a heartbeat; False when the claim is lost (cancelled or taken over)."""
+    held = session.execute(
+        update(Job).where(*_held(job_id, attempt)).values(progress_step=step, heartbeat_at=now())
+    ).rowcount
+    session.commit()
+    return bool(held)
+
+
+def finish(*, session, job_id, attempt, status, result=None, error=None, device=None):
+    """Write the outcome if this attempt still holds the claim; returns whether it did."""
+    values = {"status": JobStatus(status).value, "finished_at": now(), "result": result,
+              "error": error}
+    if result is not None:
+        values["progress_step"] = Job.progress_steps
+    if device is not None:
+        values["device"] = device
+    held = session.execute(update(Job).where(*_held(job_id, attempt)).values(**values)).rowcount
+    session.commit()
+    return bool(held)

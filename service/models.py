@@ -1,0 +1,66 @@
+"""The database schema as SQLAlchemy 2.0 typed models; migrations/ creates it."""
+import enum
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, Index, Integer, MetaData, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Named constraints, so SQLite and PostgreSQL (and the migrations) agree on every name.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class JobStatus(str, enum.Enum):
+    """Where a job is in its life; stored as its plain string value."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    DIVERGED = "diverged"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        """True for the states a job never leaves."""
+        return self not in (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+class Job(Base):
+    """One fit job: what was asked, where it is, and what came of it."""
+
+    __tablename__ = "jobs"
+
+    # Time-ordered hex id (see jobs.new_id): newest-first listing is an index scan on the key.
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    variant: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED.value)
+    params: Mapped[dict] = mapped_column(JSON)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    progress_step: Mapped[int] = mapped_column(Integer, default=0)
+    progress_steps: Mapped[int] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    device: Mapped[str | None] = mapped_column(String(16))
+    worker: Mapped[str | None] = mapped_column(String(200))
+    result: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[dict | None] = mapped_column(JSON)
+
+    __table_args__ = (
+        Index("ix_jobs_variant_id", "variant", "id"),
+        Index("ix_jobs_status_id", "status", "id"),
+    )

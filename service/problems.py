@@ -1,0 +1,45 @@
+"""RFC 9457 problem+json answers, and the error handlers that make every error one."""
+from flask import jsonify
+from werkzeug.exceptions import HTTPException
+
+PROBLEM_TYPE = "application/problem+json"
+
+
+class Problem(Exception):
+    """An error answer: raise it from a route and the client gets problem+json."""
+
+    def __init__(self, status, detail, field=None, title=None, **extra):
+        super().__init__(detail)
+        self.status, self.detail, self.field, self.title, self.extra = status, detail, field, title, extra
+
+
+def problem_response(status, detail, field=None, title=None, **extra):
+    """A problem+json response."""
+    from http import HTTPStatus
+
+    body = {"type": "about:blank", "title": title or HTTPStatus(status).phrase, "status": status,
+            "detail": detail}
+    if field is not None:
+        body["field"] = field
+    body.update(extra)
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_TYPE
+    return response
+
+
+def register(app):
+    """Turn every error, ours or werkzeug's, into problem+json."""
+
+    @app.errorhandler(Problem)
+    def _problem(err):
+        return problem_response(err.status, err.detail, err.field, err.title, **err.extra)
+
+    @app.errorhandler(HTTPException)
+    def _http(err):
+        return problem_response(err.code, err.description)
+
+    @app.errorhandler(Exception)
+    def _unexpected(err):
+        app.logger.exception("unhandled error")
+        return problem_response(500, "internal error; the request was not completed")

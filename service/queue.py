@@ -1,0 +1,48 @@
+"""The Celery app, configured in one place: the API sends with it, the worker consumes with it."""
+from celery import Celery
+from kombu import Queue
+
+RUN_FIT = "fitq.run_fit"
+DEFAULT_QUEUE = "fitq"
+# A job's device decides its queue: GPU workers take gpu, CPU workers cpu, every worker the default.
+QUEUE_FOR_DEVICE = {"cuda": "gpu", "cpu": "cpu", "auto": DEFAULT_QUEUE}
+
+
+def make_celery(settings) -> Celery:
+    """A JSON-only Celery app on the settings' Redis."""
+    if not settings.redis_url:
+        raise RuntimeError("REDIS_URL is not set: run `fitq up` for the embedded Redis, "
+                           "or point REDIS_URL at a Redis server")
+    app = Celery("fitq", broker=settings.redis_url, set_as_current=False)
+    app.conf.update(
+        # JSON only, both ways: a pickled message is refused, nothing in it runs.
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        event_serializer="json",
+        # The database holds every outcome; Celery keeps no results.
+        task_ignore_result=True,
+        # A message is acked after its job ran, and redelivered if the worker died mid-job.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_default_queue=DEFAULT_QUEUE,
+        task_queues=[Queue(q) for q in (DEFAULT_QUEUE, "cpu", "gpu")],
+        broker_connection_retry_on_startup=True,
+        broker_transport_options={
+            "visibility_timeout": settings.visibility_timeout_s,
+            # redis-py 8 defaults to a 5 s socket timeout; blocking reads need more.
+            "socket_timeout": 30,
+            "socket_connect_timeout": 5,
+        },
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        task_send_sent_event=False,
+    )
+    return app
+
+
+def enqueue(celery: Celery, job) -> None:
+    """Send the job id (nothing else) to the queue its device asks for."""
+    queue = QUEUE_FOR_DEVICE[job.params.get("device", "auto")]
+    celery.send_task(RUN_FIT, args=[job.id], queue=queue)

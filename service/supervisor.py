@@ -1,0 +1,111 @@
+"""`fitq up`: run Redis (when embedded), the API and a worker in the foreground, restarting any that
+dies, until Ctrl-C stops them all."""
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+from service import embedded_redis
+from service.migrate import upgrade
+
+RESTART_DELAY_S = 1.0
+
+
+def _die_with_parent():
+    # Children get SIGTERM if the supervisor itself is killed, so nothing outlives `fitq up`.
+    try:
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+class Child:
+    """One supervised process and the command that starts it again."""
+
+    def __init__(self, name, argv, env):
+        self.name, self.argv, self.env, self.proc = name, argv, env, None
+
+    def start(self):
+        """Start (or restart) the process in its own session, so Ctrl-C reaches only us."""
+        self.proc = subprocess.Popen(self.argv, env=self.env, start_new_session=True,
+                                     stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+
+    def stop(self, timeout=15):
+        """SIGTERM, then SIGKILL if it has not gone within `timeout` seconds."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _port_free(host, port):
+    import socket
+
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _wait_healthy(url, child, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and child.proc.poll() is None:
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+def run(settings) -> int:
+    """Supervise the local stack; returns the exit code."""
+    if not _port_free(settings.host, settings.port):
+        print(f"fitq: port {settings.port} on {settings.host} is in use; set PORT to another",
+              file=sys.stderr)
+        return 2
+    env = dict(os.environ, DATABASE_URL=settings.database)
+    children, redis_port = [], None
+    if not settings.redis_url:
+        redis_port = embedded_redis.free_port()
+        env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+        children.append(Child("redis", embedded_redis.command(redis_port, settings.data_dir), env))
+        os.makedirs(settings.data_dir, exist_ok=True)
+    upgrade(settings.database)
+    cli = [sys.executable, "-m", "service.cli"]
+    children += [Child("api", cli + ["api"], env), Child("worker", cli + ["worker"], env)]
+    stopping = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.append(True))
+    for child in children:
+        child.start()
+        if child.name == "redis":
+            embedded_redis.wait_ready(redis_port, child.proc)
+    url = f"http://{settings.host}:{settings.port}"
+    if _wait_healthy(url, children[-2]):
+        print(f"\nfitq is up at {url}  (Redis {env['REDIS_URL']}, database {settings.database})\n"
+              f"try:  curl -s -X POST {url}/api/v1/jobs -H 'Content-Type: application/json' "
+              f"-d '{{\"variant\": \"custom_function\"}}'\n"
+              f"Ctrl-C stops everything.\n", flush=True)
+    while not stopping:
+        for child in children:
+            if child.proc.poll() is not None and not stopping:
+                print(f"fitq: {child.name} exited with {child.proc.returncode}; starting it again",
+                      file=sys.stderr, flush=True)
+                time.sleep(RESTART_DELAY_S)
+                child.start()
+        time.sleep(0.2)
+    print("\nfitq: stopping", file=sys.stderr, flush=True)
+    for child in reversed(children):
+        child.stop()
+    return 0

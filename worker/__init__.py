@@ -1,0 +1,1 @@
+"""fitq's Celery worker: runs fit jobs from the queue."""
