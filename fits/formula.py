@@ -1,0 +1,29 @@
+"""Human-readable formulas for fitted models."""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+
+def signed_sum(terms: Iterable[tuple[float, str]]) -> str:
+    """Join (coefficient, suffix) terms as 'a + b x - c x^2', signs folded into the operators."""
+    text = ""
+    for i, (value, suffix) in enumerate(terms):
+        if i == 0:
+            number = repr(value)
+        else:
+            # value < 0 is False for NaN, which therefore prints as '+ nan'
+            text += " - " if value < 0 else " + "
+            number = repr(abs(value))
+        text += f"{number} {suffix}".rstrip()
+    return text
+
+
+def power_series(coefficients: Sequence[float]) -> str:
+    """The power series c0 + c1 x + c2 x^2 + ... (without 'y =')."""
+    suffixes = ["", "x"] + [f"x^{k}" for k in range(2, len(coefficients))]
+    return signed_sum(zip(coefficients, suffixes))
+
+
+def power_formula(coefficients: Sequence[float]) -> str:
+    """'y = c0 + c1 x + c2 x^2 + ...' for a power-basis model."""
+    return "y = " + power_series(coefficients)

@@ -1,0 +1,45 @@
+"""The shared training loop: runs a variant's step, keeps the loss history and the wall time."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+Progress = Callable[[int, int, float], None]
+
+
+@dataclass(frozen=True)
+class Trace:
+    """What a training loop leaves behind: its history points, its last loss and its wall time."""
+
+    history: list[tuple[int, float]]
+    final_loss: float
+    duration_s: float
+
+
+def train(step: Callable[[], Any], *, steps: int, log_every: int,
+          on_progress: Optional[Progress] = None) -> Trace:
+    """Call step() `steps` times; step returns the loss it computed before its update."""
+    history: list[tuple[int, float]] = []
+    loss: Any = math.nan
+    in_callback = 0.0
+    start = time.perf_counter()
+    for t in range(steps):
+        loss = step()
+        if (t + 1) % log_every == 0:
+            # Read the loss only here: a host sync every step would dominate on a GPU.
+            value = scalar(loss)
+            history.append((t, value))
+            if on_progress is not None:
+                called = time.perf_counter()
+                on_progress(t + 1, steps, value)  # may raise to stop the fit: let it propagate
+                in_callback += time.perf_counter() - called
+    final_loss = scalar(loss)
+    # The callback's time (database writes, heartbeats) is the caller's, not the loop's.
+    return Trace(history, final_loss, time.perf_counter() - start - in_callback)
+
+
+def scalar(value: Any) -> float:
+    """A Python float from a float, a numpy scalar or a one-element tensor (grad or not)."""
+    return float(value.item()) if hasattr(value, "item") else float(value)
