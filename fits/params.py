@@ -19,24 +19,37 @@ def _integer(field, value, low, high):
     if isinstance(value, bool) or not isinstance(value, int):
         raise ParamError(field, f"must be an integer, got {_kind(value)}")
     if not low <= value <= high:
-        raise ParamError(field, f"must be between {low} and {high}, got {value}")
+        raise ParamError(field, f"must be between {low} and {high}, got {_show(value)}")
     return value
 
 
 def _number(field, value, high):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ParamError(field, f"must be a number, got {_kind(value)}")
-    if not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         raise ParamError(field, "must be a finite number (NaN and Infinity are not allowed)")
     if not 0 < value <= high:
-        raise ParamError(field, f"must be greater than 0 and at most {high}, got {value}")
+        raise ParamError(field, f"must be greater than 0 and at most {high}, got {_show(value)}")
     return float(value)
 
 
 def _choice(field, value, choices):
     if not isinstance(value, str) or value not in choices:
-        raise ParamError(field, f"must be one of {', '.join(choices)}, got {value!r}")
+        raise ParamError(field, f"must be one of {', '.join(choices)}, got {_show(value)}")
     return value
+
+
+def _show(value):
+    # Echo the client's value, but never thousands of digits (str() of a huge int even raises).
+    try:
+        text = repr(value)
+    except ValueError:
+        return "an integer too long to show"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _kind(value):
@@ -65,6 +78,9 @@ def resolve(name, params):
             raise ParamError(f"params.{key}", f"unknown parameter for {name}; "
                                               f"allowed: {', '.join(variant.params)}")
     merged = {**variant.defaults, **params}
+    if "log_every" in merged and "log_every" not in params and _is_int(merged.get("steps")):
+        # A short job logs at its last step rather than being refused for a default it never set.
+        merged["log_every"] = max(1, min(merged["log_every"], merged["steps"]))
     out = {}
     checks = {
         "learning_rate": lambda f, v: _number(f, v, MAX_LEARNING_RATE),

@@ -21,8 +21,13 @@ def json_object():
     if not raw.strip():
         raise Problem(400, "the request body is empty; send a JSON object", field="body")
     try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        # Strict UTF-8 first: json.loads(bytes) would let encoded surrogates through.
+        body = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise Problem(400, f"the request body is not valid UTF-8: {err.reason}", field="body") from None
+    except RecursionError:
+        raise Problem(400, "the request body is nested too deeply", field="body") from None
+    except ValueError as err:  # JSONDecodeError, and integers past Python's digit limit
         raise Problem(400, f"the request body is not valid JSON: {err}", field="body") from None
     if not isinstance(body, dict):
         raise Problem(400, "the request body must be a JSON object", field="body")
@@ -41,7 +46,8 @@ def submission():
         resolved = fit_params.resolve(body["variant"], body.get("params"))
     except ParamError as err:
         raise Problem(422, err.detail, field=err.field) from None
-    return body["variant"], resolved, body.get("params") or {}
+    requested = body.get("params") or {}
+    return body["variant"], resolved, requested
 
 
 def idempotency_key():
@@ -76,7 +82,7 @@ def listing_query():
 
 
 def _limit(raw):
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
         raise Problem(400, f"must be an integer from 1 to {MAX_LIMIT}", field="limit")
     return int(raw)
 

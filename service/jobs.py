@@ -20,8 +20,8 @@ class IdempotencyConflict(Exception):
 
 
 def new_id() -> str:
-    """A 32-hex-digit id that sorts by creation time: 48 bits of milliseconds, 80 random bits."""
-    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
+    """A 32-hex-digit id that sorts by creation time: 52 bits of microseconds, 76 random bits."""
+    return f"{time.time_ns() // 1000:013x}{secrets.token_hex(10)[:19]}"
 
 
 def now() -> datetime:
@@ -34,7 +34,7 @@ def create(*, session, variant, params, requested=None, idempotency_key=None):
     if idempotency_key is not None:
         existing = _by_key(session, idempotency_key)
         if existing is not None:
-            return _same_request(existing, variant, requested or {}), False
+            return _same_request(existing, variant, params, requested or {}), False
     steps = params.get("steps", 1)
     job = Job(id=new_id(), variant=variant, status=JobStatus.QUEUED.value, params=params,
               idempotency_key=idempotency_key, progress_step=0, progress_steps=steps, attempts=0,
@@ -48,7 +48,7 @@ def create(*, session, variant, params, requested=None, idempotency_key=None):
         existing = _by_key(session, idempotency_key) if idempotency_key else None
         if existing is None:
             raise
-        return _same_request(existing, variant, requested or {}), False
+        return _same_request(existing, variant, params, requested or {}), False
     return job, True
 
 
@@ -56,8 +56,11 @@ def _by_key(session, key):
     return session.scalars(select(Job).where(Job.idempotency_key == key)).first()
 
 
-def _same_request(job, variant, requested):
-    if job.variant != variant or any(job.params.get(k) != v for k, v in requested.items()):
+def _same_request(job, variant, params, requested):
+    # Same variant and the same resolved parameters; the seed only counts if the client chose it.
+    differs = [k for k, v in params.items()
+               if job.params.get(k) != v and (k != "seed" or "seed" in requested)]
+    if job.variant != variant or differs:
         raise IdempotencyConflict(job)
     return job
 

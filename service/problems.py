@@ -21,6 +21,8 @@ def problem_response(status, detail, field=None, title=None, **extra):
             "detail": detail}
     if field is not None:
         body["field"] = field
+        if not detail.startswith(field):
+            body["detail"] = f"{field}: {detail}"
     body.update(extra)
     response = jsonify(body)
     response.status_code = status
@@ -37,7 +39,11 @@ def register(app):
 
     @app.errorhandler(HTTPException)
     def _http(err):
-        return problem_response(err.code, err.description)
+        response = problem_response(err.code, err.description)
+        allow = err.get_response().headers.get("Allow")
+        if allow:  # a 405 says which methods the URL takes
+            response.headers["Allow"] = allow
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(err):

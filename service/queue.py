@@ -1,6 +1,6 @@
 """The Celery app, configured in one place: the API sends with it, the worker consumes with it."""
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 RUN_FIT = "fitq.run_fit"
 DEFAULT_QUEUE = "fitq"
@@ -27,7 +27,9 @@ def make_celery(settings) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_default_queue=DEFAULT_QUEUE,
-        task_queues=[Queue(q) for q in (DEFAULT_QUEUE, "cpu", "gpu")],
+        # Each queue its own direct exchange and key, so a message lands in exactly one queue.
+        task_queues=[Queue(q, Exchange(q, type="direct"), routing_key=q)
+                     for q in (DEFAULT_QUEUE, "cpu", "gpu")],
         broker_connection_retry_on_startup=True,
         broker_transport_options={
             "visibility_timeout": settings.visibility_timeout_s,

@@ -14,7 +14,8 @@ from service.migrate import upgrade
 RESTART_DELAY_S = 1.0
 
 
-def _die_with_parent():
+def die_with_parent():
+    """Ask the kernel to SIGTERM this process when its parent dies (call in the child)."""
     # Children get SIGTERM if the supervisor itself is killed, so nothing outlives `fitq up`.
     try:
         ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -31,7 +32,7 @@ class Child:
     def start(self):
         """Start (or restart) the process in its own session, so Ctrl-C reaches only us."""
         self.proc = subprocess.Popen(self.argv, env=self.env, start_new_session=True,
-                                     stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
+                                     stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
 
     def stop(self, timeout=15):
         """SIGTERM, then SIGKILL if it has not gone within `timeout` seconds."""

@@ -1,0 +1,98 @@
+"""Integration fixtures: a fresh PostgreSQL database, a Redis db, and real API and worker processes."""
+import os
+import secrets
+
+import psycopg
+import pytest
+import redis
+
+from service.migrate import upgrade
+from tests.integration.processes import Client, Process, clean_env, free_port
+
+PG_ADMIN = os.environ.get("TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS = os.environ.get("TEST_REDIS", "redis://127.0.0.1:6379")
+REDIS_DB = 14  # fitq's tests own this database of the shared Redis
+
+
+def _unavailable(what, err):
+    message = f"{what} is not reachable ({err}); start it or see README 'Tests'"
+    if os.environ.get("FITQ_REQUIRE_SERVICES"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def pg_database():
+    """A new, empty PostgreSQL database for this test session; its SQLAlchemy URL."""
+    name = f"fitq_test_{secrets.token_hex(4)}"
+    try:
+        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as err:
+        _unavailable("PostgreSQL", err)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    yield f"{base}/{name}"
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture(scope="session")
+def pg_url(pg_database):
+    """The session's PostgreSQL database, migrated to head."""
+    upgrade(pg_database)
+    return pg_database
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """An emptied Redis database for the broker."""
+    url = f"{REDIS}/{REDIS_DB}"
+    client = redis.Redis.from_url(url, socket_connect_timeout=3)
+    try:
+        client.flushdb()
+    except redis.ConnectionError as err:
+        _unavailable("Redis", err)
+    yield url
+    client.flushdb()
+
+
+class Stack:
+    """The API and one worker against PostgreSQL and Redis; the API can be restarted."""
+
+    def __init__(self, tmp, pg_url, redis_url):
+        self.tmp, self.port = tmp, free_port()
+        self.env = clean_env(DATABASE_URL=pg_url, REDIS_URL=redis_url, PORT=self.port,
+                             DATA_DIR=tmp, API_WORKERS=2)
+        self.client = Client(f"http://127.0.0.1:{self.port}")
+        self.worker = Process("worker", self.env, tmp / "worker.log")
+        self.api = None
+        try:
+            self.start_api()
+            self.worker.wait_for_output("ready.")
+        except BaseException:
+            self.close()
+            raise
+
+    def start_api(self):
+        """Start a new API process and wait until it answers."""
+        self.api = Process("api", self.env, self.tmp / "api.log")
+        self.client.wait_healthy()
+        assert self.api.proc.poll() is None, "another server answers on the API's port"
+
+    def stop_api(self):
+        """Stop the API process (its data stays in the database)."""
+        assert self.api.stop() == 0, self.api.output()[-2000:]
+
+    def close(self):
+        """Stop everything."""
+        if self.api is not None:
+            self.api.stop()
+        self.worker.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, pg_url, redis_url):
+    """A running API + worker on PostgreSQL and Redis."""
+    s = Stack(tmp_path_factory.mktemp("stack"), pg_url, redis_url)
+    yield s
+    s.close()
