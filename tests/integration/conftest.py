@@ -22,18 +22,31 @@ def _unavailable(what, err):
 
 
 @pytest.fixture(scope="session")
-def pg_database():
-    """A new, empty PostgreSQL database for this test session; its SQLAlchemy URL."""
-    name = f"fitq_test_{secrets.token_hex(4)}"
+def pg_databases():
+    """A maker of new, empty PostgreSQL databases (dropped at the end); each call returns a URL."""
     try:
         admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as err:
         _unavailable("PostgreSQL", err)
-    admin.execute(f'CREATE DATABASE "{name}"')
     base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
-    yield f"{base}/{name}"
-    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    made = []
+
+    def make():
+        name = f"fitq_test_{secrets.token_hex(4)}"
+        admin.execute(f'CREATE DATABASE "{name}"')
+        made.append(name)
+        return f"{base}/{name}"
+
+    yield make
+    for name in made:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.close()
+
+
+@pytest.fixture(scope="session")
+def pg_database(pg_databases):
+    """The session's own empty PostgreSQL database."""
+    return pg_databases()
 
 
 @pytest.fixture(scope="session")

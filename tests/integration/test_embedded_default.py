@@ -1,0 +1,47 @@
+"""The embedded default: `fitq up` with no environment runs on SQLite and a Redis of its own."""
+import re
+import signal
+import socket
+
+from tests.integration.expectations import ALL, check_succeeded
+from tests.integration.processes import Client, Process, clean_env, free_port
+
+
+def _listening(port) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _start(tmp_path, port, name):
+    up = Process("up", clean_env(DATA_DIR=tmp_path, PORT=port), tmp_path / f"{name}.log")
+    try:
+        up.wait_for_output("fitq is up at", timeout=120)
+    except BaseException:
+        up.stop()
+        raise
+    redis_port = int(re.search(r"Redis redis://127\.0\.0\.1:(\d+)/", up.output()).group(1))
+    return up, redis_port
+
+
+def test_fitq_up_runs_every_variant_and_keeps_results_after_a_restart(tmp_path):
+    port = free_port()
+    up, redis_port = _start(tmp_path, port, "first")
+    client = Client(f"http://127.0.0.1:{port}")
+    try:
+        assert client.http.get(f"{client.base}/readyz").json()["redis"] == "ok"
+        submitted = [client.submit(v) for v in ALL]
+        finished = [client.wait(job["id"], timeout=180) for job in submitted]
+        for job in finished:
+            check_succeeded(job)
+    finally:
+        code = up.stop(signal.SIGINT)  # what Ctrl-C sends
+    assert code == 0, up.output()[-3000:]
+    assert not _listening(port) and not _listening(redis_port), "a child outlived fitq up"
+    assert (tmp_path / "fitq.db").exists()
+
+    up, _ = _start(tmp_path, port, "second")
+    try:
+        for job in finished:
+            assert client.job(job["id"]) == job
+    finally:
+        assert up.stop(signal.SIGINT) == 0

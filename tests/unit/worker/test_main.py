@@ -1,0 +1,29 @@
+"""The worker process imports torch once at start and leaves CUDA alone until a job runs."""
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[3]
+
+PROBE = """
+import sys, time
+start = time.perf_counter()
+import worker.main
+import torch
+assert "torch.optim" in sys.modules and "fits.registry" in sys.modules
+# Forking after CUDA starts breaks the children: the import must not have touched it.
+assert not torch.cuda.is_initialized()
+tasks = sys.modules["worker.tasks"]
+assert tasks.run_fit.name == "fitq.run_fit"
+conf = worker.main.app.conf
+assert conf.accept_content == ["json"] and conf.task_serializer == "json"
+print("ok")
+"""
+
+
+def test_worker_module_imports_torch_up_front_without_starting_cuda(tmp_path):
+    env = {"REDIS_URL": "redis://127.0.0.1:1/0", "DATABASE_URL": f"sqlite:///{tmp_path}/w.db",
+           "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-c", PROBE], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
