@@ -1,5 +1,6 @@
 """RFC 9457 problem+json answers, and the error handlers that make every error one."""
 from flask import jsonify
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_TYPE = "application/problem+json"
@@ -44,6 +45,11 @@ def register(app):
         if allow:  # a 405 says which methods the URL takes
             response.headers["Allow"] = allow
         return response
+
+    @app.errorhandler(DBAPIError)
+    def _database(err):
+        app.logger.warning("database error: %s", err)
+        return problem_response(503, "the database is unavailable; try again shortly")
 
     @app.errorhandler(Exception)
     def _unexpected(err):

@@ -26,6 +26,8 @@ class Settings:
     # Celery pool: solo is fastest for one job at a time; prefork for several per worker.
     worker_pool: str = "solo"
     worker_concurrency: int = 1
+    # torch threads per worker process: one is faster for these small fits on a shared CPU.
+    torch_threads: int = 1
     # Seconds Redis waits for an ack before redelivering a message: above the longest job.
     visibility_timeout_s: int = 7200
     # Largest request body the API reads.

@@ -8,8 +8,10 @@ from service.settings import Settings
 
 # Imported before any pool forks, so each job starts warm. Nothing here touches CUDA.
 import fits.registry  # noqa: F401,E402  (pulls in torch, torch.nn and torch.optim)
+import torch  # noqa: E402
 
 settings = Settings.from_env()
+torch.set_num_threads(settings.torch_threads)
 app = make_celery(settings)
 app.conf.worker_redirect_stdouts = False
 
