@@ -8,6 +8,7 @@ from sqlalchemy import text
 from fits import catalog
 from service import inputs, jobs
 from service.document import job_document
+from service.models import JobStatus
 from service.problems import Problem, problem_response
 from service.queue import enqueue
 
@@ -46,7 +47,9 @@ def submit():
         except jobs.IdempotencyConflict as err:
             raise Problem(409, f"this Idempotency-Key was used for job {err.job.id} with a different "
                                "request", field="Idempotency-Key", job_id=err.job.id) from None
-    if created:
+    # A replay of a job that is still queued is sent again: its first send may have failed, and a
+    # duplicate delivery is harmless (the worker's claim skips a job that is not queued any more).
+    if created or job.status == JobStatus.QUEUED.value:
         try:
             enqueue(state.celery, job)
         except Exception as err:  # the row is committed: the job is recorded, only delivery failed

@@ -50,3 +50,21 @@ def test_cancel_a_running_job_stops_it_and_frees_the_worker(stack):
     assert stack.client.job(long["id"]) == stopped
     again = stack.client.http.post(f"{stack.client.base}/api/v1/jobs/{long['id']}/cancel")
     assert again.status_code == 409 and "cancelled" in again.json()["detail"]
+
+
+def test_a_replayed_submission_runs_once(stack):
+    body = {"variant": "tensor", "params": {"steps": 500}}
+    headers = {"Idempotency-Key": "replayed-once"}
+    url = f"{stack.client.base}/api/v1/jobs"
+    blocker = stack.client.submit("dynamic", steps=6000, log_every=1000)  # keeps the job below queued
+    first, again = (stack.client.http.post(url, json=body, headers=headers) for _ in range(2))
+    assert first.json()["id"] == again.json()["id"]
+    assert again.json()["status"] == "queued", "the blocker should still be running"
+    assert stack.client.wait(blocker["id"])["status"] == "succeeded"
+    job = stack.client.wait(first.json()["id"])
+    assert job["status"] == "succeeded" and job["attempts"] == 1
+    deadline = time.monotonic() + 10
+    while "skipped" not in stack.worker.output() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "not queued any more; duplicate or cancelled delivery skipped" in stack.worker.output()
+    assert stack.client.job(job["id"]) == job
