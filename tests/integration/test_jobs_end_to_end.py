@@ -68,3 +68,18 @@ def test_a_replayed_submission_runs_once(stack):
         time.sleep(0.1)
     assert "not queued any more; duplicate or cancelled delivery skipped" in stack.worker.output()
     assert stack.client.job(job["id"]) == job
+
+
+def test_a_job_that_cannot_run_fails_with_the_reason_and_the_worker_goes_on(stack):
+    # This machine has no GPU: a cuda job reaches a worker that serves the gpu queue and fails there.
+    job = stack.client.wait(stack.client.submit("tensor", device="cuda", steps=100)["id"])
+    assert job["status"] == "failed" and job["result"] is None
+    assert "CUDA" in job["error"]["message"] and job["error"]["type"] == "ValueError"
+    assert stack.client.wait(stack.client.submit("lstsq")["id"])["status"] == "succeeded"
+
+
+def test_a_diverging_job_ends_diverged_with_valid_json(stack):
+    job = stack.client.wait(stack.client.submit("numpy", learning_rate=1.0, steps=300)["id"])
+    assert job["status"] == "diverged", job
+    assert job["result"]["final_loss"] is None
+    assert "lower the learning_rate" in job["error"]["message"]
