@@ -22,7 +22,7 @@ def _state():
 
 
 def _found(session, job_id):
-    job = jobs.get(session=session, job_id=job_id)
+    job = jobs.get(session=session, job_id=job_id) if jobs.is_id(job_id) else None
     if job is None:
         raise Problem(404, f"no job with id {job_id!r}", field="id")
     return job

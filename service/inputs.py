@@ -7,6 +7,7 @@ from flask import request
 
 from fits import params as fit_params
 from fits.errors import ParamError
+from service.jobs import is_id
 from service.models import JobStatus
 from service.problems import Problem
 
@@ -97,7 +98,7 @@ def _cursor(raw, order):
         return None
     try:
         after, cursor_order = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-        if not isinstance(after, str) or cursor_order != order:
+        if not is_id(after) or cursor_order != order:
             raise ValueError
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         raise Problem(400, "is not a cursor this listing handed out (or order_by changed)",

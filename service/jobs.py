@@ -1,4 +1,5 @@
 """Data-access functions for jobs: every read and write of the jobs table goes through here."""
+import re
 import secrets
 import time
 from datetime import datetime, timezone
@@ -17,6 +18,14 @@ class IdempotencyConflict(Exception):
     def __init__(self, job):
         super().__init__(job.id)
         self.job = job
+
+
+ID_PATTERN = re.compile(r"[0-9a-f]{32}")
+
+
+def is_id(text) -> bool:
+    """Whether `text` has the shape of a job id (so it is never sent to the database otherwise)."""
+    return isinstance(text, str) and ID_PATTERN.fullmatch(text) is not None
 
 
 def new_id() -> str:

@@ -1,6 +1,6 @@
 """RFC 9457 problem+json answers, and the error handlers that make every error one."""
 from flask import jsonify
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_TYPE = "application/problem+json"
@@ -46,7 +46,8 @@ def register(app):
             response.headers["Allow"] = allow
         return response
 
-    @app.errorhandler(DBAPIError)
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
     def _database(err):
         app.logger.warning("database error: %s", err)
         return problem_response(503, "the database is unavailable; try again shortly")

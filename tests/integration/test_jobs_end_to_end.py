@@ -1,4 +1,6 @@
 """Every variant as a real job: HTTP API -> PostgreSQL -> Redis -> Celery worker -> PostgreSQL -> HTTP."""
+import base64
+import json
 import time
 
 from tests.integration.expectations import ALL, check_succeeded
@@ -83,3 +85,13 @@ def test_a_diverging_job_ends_diverged_with_valid_json(stack):
     assert job["status"] == "diverged", job
     assert job["result"]["final_loss"] is None
     assert "lower the learning_rate" in job["error"]["message"]
+
+
+def test_ids_and_cursors_postgresql_cannot_store_are_client_errors(stack):
+    base, http = f"{stack.client.base}/api/v1", stack.client.http
+    for job_id in ("%00", "a%00b", "0" * 31 + "%00", "x" * 300):
+        assert http.get(f"{base}/jobs/{job_id}").status_code == 404
+        assert http.post(f"{base}/jobs/{job_id}/cancel").status_code == 404
+    nul = base64.urlsafe_b64encode(json.dumps(["\u0000" * 32, "-created_at"]).encode()).decode()
+    r = http.get(f"{base}/jobs", params={"cursor": nul})
+    assert r.status_code == 400 and r.json()["field"] == "cursor"

@@ -5,10 +5,10 @@ DOWN = "postgresql+psycopg://postgres@127.0.0.1:1/nowhere?connect_timeout=1"
 
 
 @pytest.mark.parametrize("method,path,body", [
-    ("get", "/api/v1/jobs/0123", None),
+    ("get", "/api/v1/jobs/" + "0" * 32, None),
     ("get", "/api/v1/jobs", None),
     ("post", "/api/v1/jobs", {"variant": "numpy"}),
-    ("post", "/api/v1/jobs/0123/cancel", None),
+    ("post", "/api/v1/jobs/" + "0" * 32 + "/cancel", None),
 ])
 def test_database_down_is_a_503_problem(make_app, problem, method, path, body):
     client = make_app(database_url=DOWN).test_client()
