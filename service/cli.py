@@ -3,6 +3,9 @@ import argparse
 import os
 import sys
 
+from sqlalchemy.exc import DBAPIError
+
+from service.db import shown
 from service.settings import Settings
 
 
@@ -28,7 +31,7 @@ def migrate(settings):
     from service.migrate import upgrade
 
     upgrade(settings.database)
-    print(f"fitq: database at head ({settings.database})")
+    print(f"fitq: database at head ({shown(settings.database)})")
 
 
 def up(settings):
@@ -52,7 +55,11 @@ def main(argv=None):
         parser.exit(2, f"fitq: {err}\n")
     if args.command in ("api", "worker") and not settings.redis_url:
         parser.exit(2, "fitq: REDIS_URL is not set; `fitq up` runs an embedded Redis for you\n")
-    return COMMANDS[args.command](settings) or 0
+    try:
+        return COMMANDS[args.command](settings) or 0
+    except DBAPIError as err:
+        # One clear line, not a traceback: the usual cause is a wrong DATABASE_URL or a server down.
+        parser.exit(1, f"fitq: cannot use the database {shown(settings.database)}: {err.orig}\n")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,11 @@ def make_engine(url: str):
     return engine
 
 
+def shown(url: str) -> str:
+    """The URL with any password masked, for messages and logs."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def make_sessionmaker(engine):
     """Sessions that keep loaded values after commit, for building responses."""
     return sessionmaker(engine, expire_on_commit=False)

@@ -9,6 +9,7 @@ import time
 import urllib.request
 
 from service import embedded_redis
+from service.db import shown
 from service.migrate import upgrade
 
 RESTART_DELAY_S = 1.0
@@ -94,7 +95,7 @@ def run(settings) -> int:
             embedded_redis.wait_ready(redis_port, child.proc)
     url = f"http://{settings.host}:{settings.port}"
     if _wait_healthy(url, children[-2]):
-        print(f"\nfitq is up at {url}  (Redis {env['REDIS_URL']}, database {settings.database})\n"
+        print(f"\nfitq is up at {url}  (Redis {shown(env['REDIS_URL'])}, database {shown(settings.database)})\n"
               f"try:  curl -s -X POST {url}/api/v1/jobs -H 'Content-Type: application/json' "
               f"-d '{{\"variant\": \"custom_function\"}}'\n"
               f"Ctrl-C stops everything.\n", flush=True)
