@@ -16,6 +16,7 @@ class Variant:
     params: tuple = LOOP_PARAMS
     devices: tuple = ("auto", "cpu", "cuda")
     dtypes: tuple = ("float32", "float64")
+    min_samples: int = 2
 
 
 def _loop(name, title, description, learning_rate, **overrides):
@@ -51,7 +52,8 @@ VARIANTS = {v.name: v for v in (
           "weight e; SGD with momentum 0.9.", 1e-8, steps=30000, log_every=2000),
     Variant("lstsq", "Exact least squares",
             "The least-squares cubic (torch.linalg.lstsq): the optimum every loop approaches.",
-            {"samples": 2000, "dtype": "float32", "device": "auto"}, params=LSTSQ_PARAMS),
+            {"samples": 2000, "dtype": "float32", "device": "auto"}, params=LSTSQ_PARAMS,
+            min_samples=4),  # four coefficients need at least four points to be determined
 )}
 
 

@@ -55,5 +55,6 @@ def expected_polynomial(values: Sequence[float]) -> list[float]:
 def formula(values: Sequence[float]) -> str:
     """The model with its numbers, saying which terms are random."""
     a, b, c, d, e = values
-    return (f"y = {power_series([a, b, c, d])} [+ {e!r} x^4 [+ {e!r} x^5]],"
+    sign, size = ("-" if e < 0 else "+"), repr(abs(e))
+    return (f"y = {power_series([a, b, c, d])} [{sign} {size} x^4 [{sign} {size} x^5]],"
             " the bracketed terms drawn each step: x^4 with p 2/3, x^5 with p 1/3")

@@ -85,7 +85,7 @@ def resolve(name, params):
     checks = {
         "learning_rate": lambda f, v: _number(f, v, MAX_LEARNING_RATE),
         "steps": lambda f, v: _integer(f, v, 1, MAX_STEPS),
-        "samples": lambda f, v: _integer(f, v, 2, MAX_SAMPLES),
+        "samples": lambda f, v: _integer(f, v, variant.min_samples, MAX_SAMPLES),
         "seed": lambda f, v: _integer(f, v, 0, SEED_LIMIT - 1),
         "dtype": lambda f, v: _choice(f, v, variant.dtypes),
         "device": lambda f, v: _choice(f, v, variant.devices),

@@ -1,6 +1,7 @@
 """The Flask application factory."""
 from dataclasses import dataclass
 
+import redis
 from flask import Flask
 
 from service.db import make_engine, make_sessionmaker
@@ -16,6 +17,7 @@ class State:
     engine: object
     sessions: object
     celery: object
+    redis: object  # for /readyz; connects on first use
 
 
 def create_app(settings=None) -> Flask:
@@ -27,7 +29,9 @@ def create_app(settings=None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
     engine = make_engine(settings.database)
-    app.extensions["fitq"] = State(settings, engine, make_sessionmaker(engine), make_celery(settings))
+    probe = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    app.extensions["fitq"] = State(settings, engine, make_sessionmaker(engine), make_celery(settings),
+                                   probe)
     problems.register(app)
     app.register_blueprint(api.blueprint, url_prefix="/api/v1")
     app.register_blueprint(api.probes)

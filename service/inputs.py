@@ -14,6 +14,7 @@ from service.problems import Problem
 SUBMIT_FIELDS = ("variant", "params")
 ORDERS = ("-created_at", "created_at")
 MAX_LIMIT = 200
+MAX_CURSOR = 200  # ours are about 70 characters
 
 
 def json_object():
@@ -96,11 +97,13 @@ def encode_cursor(after, order):
 def _cursor(raw, order):
     if raw is None:
         return None
+    if len(raw) > MAX_CURSOR:
+        raise Problem(400, "is not a cursor this listing handed out", field="cursor")
     try:
         after, cursor_order = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
         if not is_id(after) or cursor_order != order:
             raise ValueError
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, RecursionError, binascii.Error, UnicodeDecodeError):
         raise Problem(400, "is not a cursor this listing handed out (or order_by changed)",
                       field="cursor") from None
     return after

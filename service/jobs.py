@@ -68,7 +68,7 @@ def _by_key(session, key):
 def _same_request(job, variant, params, requested):
     # Same variant and the same resolved parameters; the seed only counts if the client chose it.
     differs = [k for k, v in params.items()
-               if job.params.get(k) != v and (k != "seed" or "seed" in requested)]
+               if job.params.get(k) != v and (k != "seed" or requested.get("seed") is not None)]
     if job.variant != variant or differs:
         raise IdempotencyConflict(job)
     return job

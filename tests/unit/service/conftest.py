@@ -1,16 +1,16 @@
 """Apps built from Settings on a migrated SQLite file, a test client, and the checks every test shares."""
 import shutil
+import subprocess
 
 import pytest
 import redis
 from sqlalchemy import create_engine, text
 
+from service import embedded_redis
 from service.app import create_app
 from service.migrate import upgrade
 from service.settings import Settings
 
-# db 15 only: the other Redis databases belong to other people's processes.
-REDIS_URL = "redis://127.0.0.1:6379/15"
 PROBLEM_KEYS = {"type", "title", "status", "detail"}
 ANY = object()
 
@@ -23,14 +23,25 @@ def migrated_db(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """A private Redis for these tests (the embedded one fitq up uses): no server needs to be running."""
+    port = embedded_redis.free_port()
+    proc = subprocess.Popen(embedded_redis.command(port, str(tmp_path_factory.mktemp("redis"))))
+    embedded_redis.wait_ready(port, proc)
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(10)
+
+
 @pytest.fixture
-def settings(tmp_path, migrated_db):
-    """Settings for one test: its own migrated SQLite file, Redis db 15, data under tmp_path."""
+def settings(tmp_path, migrated_db, redis_url):
+    """Settings for one test: its own migrated SQLite file, the private Redis, data under tmp_path."""
     for suffix in ("", "-wal", "-shm"):
         source = migrated_db.with_name(migrated_db.name + suffix)
         if source.exists():
             shutil.copyfile(source, tmp_path / f"t.db{suffix}")
-    return Settings.from_env({}, database_url=f"sqlite:///{tmp_path}/t.db", redis_url=REDIS_URL,
+    return Settings.from_env({}, database_url=f"sqlite:///{tmp_path}/t.db", redis_url=redis_url,
                              data_dir=str(tmp_path))
 
 
@@ -50,6 +61,7 @@ def make_app(settings):
         state = app.extensions["fitq"]
         state.engine.dispose()
         state.celery.close()
+        state.redis.close()
 
 
 @pytest.fixture
@@ -78,9 +90,9 @@ def rows(settings):
 
 
 @pytest.fixture
-def redis_db():
-    """Redis db 15, flushed before and after: for tests whose submissions are enqueued."""
-    conn = redis.Redis.from_url(REDIS_URL)
+def redis_db(redis_url):
+    """The private Redis, flushed before and after: for tests whose submissions are enqueued."""
+    conn = redis.Redis.from_url(redis_url)
     conn.flushdb()
     yield conn
     conn.flushdb()

@@ -60,3 +60,11 @@ def test_longest_key_is_accepted(submit, rows):
     assert submit(BODY, {"Idempotency-Key": "k" * 200}).status_code == 202
     assert submit(BODY, {"Idempotency-Key": "k" * 200}).headers.get("Idempotent-Replayed") == "true"
     assert rows() == 1
+
+
+def test_retry_with_an_explicit_null_seed_is_the_same_request(submit, rows):
+    body = {"variant": "tensor", "params": {"seed": None, "steps": 10}}
+    first = submit(body, {"Idempotency-Key": "null-seed"})
+    again = submit(body, {"Idempotency-Key": "null-seed"})
+    assert again.status_code == 202 and again.get_json()["id"] == first.get_json()["id"]
+    assert rows() == 1

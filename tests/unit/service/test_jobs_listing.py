@@ -35,6 +35,8 @@ def _cursor(payload):
     ({"cursor": _cursor(5)}, "cursor"),
     ({"cursor": _cursor([1, "-created_at"])}, "cursor"),
     ({"cursor": _cursor(["x", "-created_at", 3])}, "cursor"),
+    ({"cursor": base64.urlsafe_b64encode(b"[" * 1100).decode()}, "cursor"),  # nested past recursion
+    ({"cursor": "A" * 201}, "cursor"),
     ({"cursor": _cursor(["x", "id"])}, "cursor"),
     ({"cursor": base64.urlsafe_b64encode(b"\xff\xfe[").decode()}, "cursor"),
     ({"page": "2"}, "page"),

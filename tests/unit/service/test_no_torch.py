@@ -17,7 +17,7 @@ SCRIPT = textwrap.dedent("""
     data_dir = sys.argv[1]
     url = f"sqlite:///{data_dir}/t.db"
     upgrade(url)
-    app = create_app(Settings.from_env({}, database_url=url, redis_url="redis://127.0.0.1:6379/15",
+    app = create_app(Settings.from_env({}, database_url=url, redis_url=sys.argv[2],
                                        data_dir=data_dir))
     client = app.test_client()
     statuses = [
@@ -33,8 +33,8 @@ SCRIPT = textwrap.dedent("""
 
 
 @pytest.mark.usefixtures("redis_db")
-def test_api_never_imports_torch_or_numpy(tmp_path):
-    done = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], cwd=REPO, capture_output=True,
+def test_api_never_imports_torch_or_numpy(tmp_path, redis_url):
+    done = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path), redis_url], cwd=REPO, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]
     statuses, imported = done.stdout.strip().splitlines()[-2:]

@@ -107,6 +107,7 @@ OUT_OF_RANGE = [
     ("numpy", {"steps": -5}, "params.steps"),
     ("numpy", {"steps": MAX_STEPS + 1, "samples": 2, "log_every": 1000}, "params.steps"),
     ("numpy", {"samples": 1}, "params.samples"),
+    ("lstsq", {"samples": 3}, "params.samples"),  # four coefficients need four points
     ("numpy", {"samples": 0}, "params.samples"),
     ("numpy", {"samples": MAX_SAMPLES + 1, "steps": 1, "log_every": 1}, "params.samples"),
     ("numpy", {"learning_rate": 0}, "params.learning_rate"),

@@ -17,6 +17,8 @@ tasks = sys.modules["worker.tasks"]
 assert tasks.run_fit.name == "fitq.run_fit"
 conf = worker.main.app.conf
 assert conf.accept_content == ["json"] and conf.task_serializer == "json"
+# A message is acked only after its job ran, redelivered if the worker dies, one at a time.
+assert conf.task_acks_late and conf.task_reject_on_worker_lost and conf.worker_prefetch_multiplier == 1
 print("ok")
 """
 
