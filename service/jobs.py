@@ -106,6 +106,22 @@ def cancel(*, session, job_id):
     return session.get(Job, job_id, populate_existing=True), bool(changed)
 
 
+def requeue_running(*, session) -> int:
+    """Put every running job back in the queue: for a restart that knows no worker is alive."""
+    count = session.execute(
+        update(Job).where(Job.status == JobStatus.RUNNING.value)
+        .values(status=JobStatus.QUEUED.value, worker=None, heartbeat_at=None)
+    ).rowcount
+    session.commit()
+    return count
+
+
+def queued(*, session):
+    """Every queued job, oldest first."""
+    return list(session.scalars(select(Job).where(Job.status == JobStatus.QUEUED.value)
+                                .order_by(Job.id)))
+
+
 def claim(*, session, job_id, worker, device):
     """Compare-and-set queued -> running; the claimed job (attempts counted), or None if it is not
     queued any more (a duplicate delivery, a cancelled or finished job)."""

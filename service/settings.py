@@ -18,6 +18,7 @@ class Settings:
     redis_url: str = ""
     # Address the API listens on; the embedded default stays on loopback.
     host: str = "127.0.0.1"
+    # Port the API listens on.
     port: int = 8000
     # gunicorn worker processes for the API.
     api_workers: int = 2
@@ -25,6 +26,7 @@ class Settings:
     worker_queues: str = "fitq,cpu,gpu"
     # Celery pool: solo is fastest for one job at a time; prefork for several per worker.
     worker_pool: str = "solo"
+    # Processes per worker with the prefork pool.
     worker_concurrency: int = 1
     # torch threads per worker process: one is faster for these small fits on a shared CPU.
     torch_threads: int = 1
@@ -32,7 +34,10 @@ class Settings:
     visibility_timeout_s: int = 7200
     # Largest request body the API reads.
     max_body_bytes: int = 64 * 1024
+    # Log level of the API and the worker.
     log_level: str = "info"
+    # Seconds `fitq up` gives each child to stop on Ctrl-C before it kills it.
+    stop_timeout_s: int = 10
 
     @classmethod
     def from_env(cls, env=None, **overrides):

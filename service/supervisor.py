@@ -7,10 +7,12 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import replace
 
-from service import embedded_redis
-from service.db import shown
+from service import embedded_redis, jobs
+from service.db import make_engine, make_sessionmaker, shown
 from service.migrate import upgrade
+from service.queue import enqueue, make_celery
 
 RESTART_DELAY_S = 1.0
 
@@ -77,22 +79,24 @@ def run(settings) -> int:
               file=sys.stderr)
         return 2
     env = dict(os.environ, DATABASE_URL=settings.database)
-    children, redis_port = [], None
+    upgrade(settings.database)
+    children = []
     if not settings.redis_url:
+        os.makedirs(settings.data_dir, exist_ok=True)
         redis_port = embedded_redis.free_port()
         env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
         children.append(Child("redis", embedded_redis.command(redis_port, settings.data_dir), env))
-        os.makedirs(settings.data_dir, exist_ok=True)
-    upgrade(settings.database)
+        children[0].start()
+        embedded_redis.wait_ready(redis_port, children[0].proc)
+        settings = replace(settings, redis_url=env["REDIS_URL"])
+        _resume(settings, cut_off_too=True)
     cli = [sys.executable, "-m", "service.cli"]
     children += [Child("api", cli + ["api"], env), Child("worker", cli + ["worker"], env)]
     stopping = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.append(True))
-    for child in children:
+    for child in children[-2:]:
         child.start()
-        if child.name == "redis":
-            embedded_redis.wait_ready(redis_port, child.proc)
     url = f"http://{settings.host}:{settings.port}"
     if _wait_healthy(url, children[-2]):
         print(f"\nfitq is up at {url}  (Redis {shown(env['REDIS_URL'])}, database {shown(settings.database)})\n"
@@ -106,8 +110,29 @@ def run(settings) -> int:
                       file=sys.stderr, flush=True)
                 time.sleep(RESTART_DELAY_S)
                 child.start()
+                if child.name == "redis":  # it came back empty: the queued jobs' messages are gone
+                    embedded_redis.wait_ready(redis_port, child.proc)
+                    _resume(settings, cut_off_too=False)
         time.sleep(0.2)
     print("\nfitq: stopping", file=sys.stderr, flush=True)
     for child in reversed(children):
-        child.stop()
+        child.stop(settings.stop_timeout_s)
     return 0
+
+
+def _resume(settings, cut_off_too):
+    """Send every queued job again into the private Redis, which starts empty. With `cut_off_too`
+    (at start, when no worker is alive yet) a job still marked running was cut off: queue it too."""
+    engine = make_engine(settings.database)
+    with make_sessionmaker(engine)() as session:
+        cut_off = jobs.requeue_running(session=session) if cut_off_too else 0
+        waiting = jobs.queued(session=session)
+    engine.dispose()
+    if not waiting:
+        return
+    celery = make_celery(settings)
+    for job in waiting:
+        enqueue(celery, job)
+    celery.close()
+    print(f"fitq: resumed {len(waiting)} queued jobs ({cut_off} had been cut off while running)",
+          flush=True)

@@ -3,6 +3,9 @@ import re
 import signal
 import socket
 
+from service.db import make_engine, make_sessionmaker
+from service.document import job_document
+from service.jobs import get
 from tests.integration.expectations import ALL, check_succeeded
 from tests.integration.processes import Client, Process, clean_env, free_port
 
@@ -45,3 +48,37 @@ def test_fitq_up_runs_every_variant_and_keeps_results_after_a_restart(tmp_path):
             assert client.job(job["id"]) == job
     finally:
         assert up.stop(signal.SIGINT) == 0
+
+
+def test_fitq_up_resumes_jobs_a_stop_cut_off(tmp_path):
+    port = free_port()
+    env = clean_env(DATA_DIR=tmp_path, PORT=port, STOP_TIMEOUT_S=1)
+    up = Process("up", env, tmp_path / "first.log")
+    client = Client(f"http://127.0.0.1:{port}")
+    try:
+        up.wait_for_output("fitq is up at", timeout=120)
+        long = client.submit("dynamic", steps=20_000, log_every=500, seed=7)
+        client.wait(long["id"], until={"running"}, timeout=60)
+        behind = client.submit("lstsq")
+    finally:
+        assert up.stop(signal.SIGINT) == 0  # the worker is killed mid-job; Redis kept nothing
+    assert _stored_job(tmp_path, long["id"])["status"] == "running"
+
+    up = Process("up", env, tmp_path / "second.log")
+    try:
+        up.wait_for_output("fitq is up at", timeout=120)
+        assert "resumed 2 queued jobs (1 had been cut off while running)" in up.output()
+        resumed = client.wait(long["id"], timeout=120)
+        assert resumed["status"] == "succeeded" and resumed["attempts"] == 2
+        assert client.wait(behind["id"])["status"] == "succeeded"
+    finally:
+        assert up.stop(signal.SIGINT) == 0
+
+
+def _stored_job(data_dir, job_id):
+    """Read a job straight from the embedded default's SQLite file while nothing serves it."""
+    engine = make_engine(f"sqlite:///{data_dir}/fitq.db")
+    with make_sessionmaker(engine)() as session:
+        doc = job_document(get(session=session, job_id=job_id))
+    engine.dispose()
+    return doc

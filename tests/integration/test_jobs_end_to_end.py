@@ -3,6 +3,9 @@ import base64
 import json
 import time
 
+import pytest
+import torch
+
 from tests.integration.expectations import ALL, check_succeeded
 
 
@@ -72,6 +75,7 @@ def test_a_replayed_submission_runs_once(stack):
     assert stack.client.job(job["id"]) == job
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this host has CUDA, so cuda jobs run")
 def test_a_job_that_cannot_run_fails_with_the_reason_and_the_worker_goes_on(stack):
     # This machine has no GPU: a cuda job reaches a worker that serves the gpu queue and fails there.
     job = stack.client.wait(stack.client.submit("tensor", device="cuda", steps=100)["id"])
