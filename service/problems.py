@@ -1,4 +1,6 @@
 """RFC 9457 problem+json answers, and the error handlers that make every error one."""
+from http import HTTPStatus
+
 from flask import jsonify
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -16,8 +18,6 @@ class Problem(Exception):
 
 def problem_response(status, detail, field=None, title=None, **extra):
     """A problem+json response."""
-    from http import HTTPStatus
-
     body = {"type": "about:blank", "title": title or HTTPStatus(status).phrase, "status": status,
             "detail": detail}
     if field is not None:

@@ -3,6 +3,7 @@ dies, until Ctrl-C stops them all."""
 import ctypes
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -50,8 +51,6 @@ class Child:
 
 
 def _port_free(host, port):
-    import socket
-
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
