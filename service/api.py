@@ -36,13 +36,13 @@ def variants():
 @blueprint.post("/jobs")
 def submit():
     """Record a queued job, then enqueue it; 202 with its Location."""
-    variant, params, requested = inputs.submission()
-    key = inputs.idempotency_key()
     state = _state()
+    variant, params, requested, timeout_s = inputs.submission(state.settings)
+    key = inputs.idempotency_key()
     with state.sessions() as session:
         try:
             job, created = jobs.create(session=session, variant=variant, params=params,
-                                       requested=requested, idempotency_key=key)
+                                       requested=requested, idempotency_key=key, timeout_s=timeout_s)
         except jobs.IdempotencyConflict as err:
             raise Problem(409, f"this Idempotency-Key was used for job {err.job.id} with a different "
                                "request", field="Idempotency-Key", job_id=err.job.id) from None

@@ -25,6 +25,7 @@ def job_document(job) -> dict:
         "attempts": job.attempts,
         "device": job.device,
         "worker": job.worker,
+        "timeout_s": job.timeout_s,
         "result": job.result,
         "error": job.error,
     }

@@ -11,7 +11,7 @@ from service.jobs import is_id
 from service.models import JobStatus
 from service.problems import Problem
 
-SUBMIT_FIELDS = ("variant", "params")
+SUBMIT_FIELDS = ("variant", "params", "timeout_s")
 ORDERS = ("-created_at", "created_at")
 MAX_LIMIT = 200
 MAX_CURSOR = 200  # ours are about 70 characters
@@ -36,8 +36,8 @@ def json_object():
     return body
 
 
-def submission():
-    """(variant, resolved params, requested params) from a POST /jobs body."""
+def submission(settings):
+    """(variant, resolved params, requested params, timeout_s) from a POST /jobs body."""
     body = json_object()
     for key in body:
         if key not in SUBMIT_FIELDS:
@@ -49,7 +49,17 @@ def submission():
     except ParamError as err:
         raise Problem(422, err.detail, field=err.field) from None
     requested = body.get("params") or {}
-    return body["variant"], resolved, requested
+    return body["variant"], resolved, requested, _timeout(body.get("timeout_s"), settings)
+
+
+def _timeout(value, settings):
+    # The job's time budget: the server's default when absent, never past the server's maximum.
+    if value is None:
+        return settings.default_timeout_s
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= settings.max_timeout_s:
+        raise Problem(422, f"must be an integer number of seconds from 1 to {settings.max_timeout_s}",
+                      field="timeout_s")
+    return value
 
 
 def idempotency_key():

@@ -38,16 +38,18 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def create(*, session, variant, params, requested=None, idempotency_key=None):
+def create(*, session, variant, params, requested=None, idempotency_key=None, timeout_s=None):
     """Commit a queued job; returns (job, created). A repeated Idempotency-Key returns the first job."""
     if idempotency_key is not None:
         existing = _by_key(session, idempotency_key)
         if existing is not None:
             return _same_request(existing, variant, params, requested or {}), False
     steps = params.get("steps", 1)
+    stamp = now()
+    # enqueued_at is set before the send: if the send never happens, the sweeper finds no message.
     job = Job(id=new_id(), variant=variant, status=JobStatus.QUEUED.value, params=params,
               idempotency_key=idempotency_key, progress_step=0, progress_steps=steps, attempts=0,
-              created_at=now())
+              created_at=stamp, enqueued_at=stamp, timeout_s=timeout_s)
     session.add(job)
     try:
         session.commit()
@@ -110,10 +112,57 @@ def requeue_running(*, session) -> int:
     """Put every running job back in the queue: for a restart that knows no worker is alive."""
     count = session.execute(
         update(Job).where(Job.status == JobStatus.RUNNING.value)
-        .values(status=JobStatus.QUEUED.value, worker=None, heartbeat_at=None)
+        .values(status=JobStatus.QUEUED.value, worker=None, worker_pid=None, heartbeat_at=None,
+                enqueued_at=now())
     ).rowcount
     session.commit()
     return count
+
+
+def stale_running(*, session, before, limit=500):
+    """Running jobs whose last heartbeat is older than `before`, oldest first: their worker is gone."""
+    return list(session.scalars(
+        select(Job).where(Job.status == JobStatus.RUNNING.value, Job.heartbeat_at < before)
+        .order_by(Job.heartbeat_at).limit(limit)))
+
+
+def waiting_since(*, session, before, limit=5000):
+    """Queued jobs last sent before `before`, oldest first: candidates for a missing message."""
+    return list(session.scalars(
+        select(Job).where(Job.status == JobStatus.QUEUED.value, Job.enqueued_at < before)
+        .order_by(Job.id).limit(limit)))
+
+
+def resent(*, session, job_id, attempt) -> bool:
+    """Mark a queued job as sent again now; False if it is not queued at that attempt any more."""
+    held = session.execute(
+        update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED.value, Job.attempts == attempt)
+        .values(enqueued_at=now())
+    ).rowcount
+    session.commit()
+    return bool(held)
+
+
+def give_back(*, session, job_id, attempt) -> bool:
+    """Running at `attempt` -> queued, for another attempt; False if that attempt no longer holds it."""
+    held = session.execute(
+        update(Job).where(*_held(job_id, attempt))
+        .values(status=JobStatus.QUEUED.value, worker=None, worker_pid=None, heartbeat_at=None,
+                progress_step=0, enqueued_at=now())
+    ).rowcount
+    session.commit()
+    return bool(held)
+
+
+def abandon(*, session, job_id, attempt, message) -> bool:
+    """Running at `attempt` -> failed with `message` (its worker was lost too often); False if lost."""
+    held = session.execute(
+        update(Job).where(*_held(job_id, attempt))
+        .values(status=JobStatus.FAILED.value, finished_at=now(),
+                error={"type": "worker_lost", "message": message})
+    ).rowcount
+    session.commit()
+    return bool(held)
 
 
 def queued(*, session):
@@ -122,14 +171,19 @@ def queued(*, session):
                                 .order_by(Job.id)))
 
 
-def claim(*, session, job_id, worker, device):
+def claim(*, session, job_id, worker, device, pid=None, takeover=None):
     """Compare-and-set queued -> running; the claimed job (attempts counted), or None if it is not
-    queued any more (a duplicate delivery, a cancelled or finished job)."""
+    queued any more (a duplicate delivery, a cancelled or finished job). With `takeover` (an
+    attempt number) it instead takes a job still running at that attempt, whose process died."""
     stamp = now()
+    if takeover is None:
+        where = (Job.id == job_id, Job.status == JobStatus.QUEUED.value)
+    else:
+        where = _held(job_id, takeover)
     attempt = session.execute(
-        update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED.value)
+        update(Job).where(*where)
         .values(status=JobStatus.RUNNING.value, attempts=Job.attempts + 1, started_at=stamp,
-                heartbeat_at=stamp, worker=worker, device=device)
+                heartbeat_at=stamp, worker=worker, worker_pid=pid, device=device, progress_step=0)
         .returning(Job.attempts)
     ).scalar()
     session.commit()
@@ -141,11 +195,13 @@ def _held(job_id, attempt):
     return (Job.id == job_id, Job.status == JobStatus.RUNNING.value, Job.attempts == attempt)
 
 
-def progress(*, session, job_id, attempt, step):
-    """Record progress and a heartbeat; False when the claim is lost (cancelled or taken over)."""
-    held = session.execute(
-        update(Job).where(*_held(job_id, attempt)).values(progress_step=step, heartbeat_at=now())
-    ).rowcount
+def progress(*, session, job_id, attempt, step=None):
+    """Record a heartbeat (and progress, given a step); False when the claim is lost (cancelled or
+    taken over)."""
+    values = {"heartbeat_at": now()}
+    if step is not None:
+        values["progress_step"] = step
+    held = session.execute(update(Job).where(*_held(job_id, attempt)).values(**values)).rowcount
     session.commit()
     return bool(held)
 

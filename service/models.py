@@ -55,6 +55,12 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When its message was last sent: the sweeper re-sends a queued job whose message went missing.
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The pool process running it, so a redelivery on the same host can tell that it died.
+    worker_pid: Mapped[int | None] = mapped_column(Integer)
+    # The job's time budget in seconds, enforced by the training loop.
+    timeout_s: Mapped[int | None] = mapped_column(Integer)
     device: Mapped[str | None] = mapped_column(String(16))
     worker: Mapped[str | None] = mapped_column(String(200))
     result: Mapped[dict | None] = mapped_column(JSON)

@@ -2,6 +2,8 @@
 from celery import Celery
 from kombu import Exchange, Queue
 
+from service.settings import KNOWN_QUEUES
+
 RUN_FIT = "fitq.run_fit"
 DEFAULT_QUEUE = "fitq"
 # A job's device decides its queue: GPU workers take gpu, CPU workers cpu, every worker the default.
@@ -29,7 +31,7 @@ def make_celery(settings) -> Celery:
         task_default_queue=DEFAULT_QUEUE,
         # Each queue its own direct exchange and key, so a message lands in exactly one queue.
         task_queues=[Queue(q, Exchange(q, type="direct"), routing_key=q)
-                     for q in (DEFAULT_QUEUE, "cpu", "gpu")],
+                     for q in KNOWN_QUEUES],
         broker_connection_retry_on_startup=True,
         broker_transport_options={
             "visibility_timeout": settings.visibility_timeout_s,

@@ -1,9 +1,11 @@
 """One frozen settings object, read from the environment where a process starts."""
+import math
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+KNOWN_QUEUES = ("fitq", "cpu", "gpu")
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,20 @@ class Settings:
     log_level: str = "info"
     # Seconds `fitq up` gives each child to stop on Ctrl-C before it kills it.
     stop_timeout_s: int = 10
+    # A job's time budget when it asks for none, and the most it may ask for (seconds).
+    default_timeout_s: int = 600
+    max_timeout_s: int = 3600
+    # Runs a job may start before a lost worker makes it `failed` instead of queued again.
+    max_attempts: int = 3
+    # Seconds between a running job's heartbeats, and the silence after which its worker counts as dead.
+    heartbeat_s: float = 5.0
+    stale_after_s: float = 60.0
+    # Seconds between the sweeper's passes.
+    sweep_interval_s: float = 5.0
+    # A queued job whose message is not in Redis this long after it was sent is sent again.
+    redeliver_after_s: float = 30.0
+    # How long a worker keeps retrying a database write (its claim, its outcome) before giving up.
+    db_retry_s: float = 300.0
 
     @classmethod
     def from_env(cls, env=None, **overrides):
@@ -61,11 +77,42 @@ class Settings:
         """The worker's queues as a list."""
         return [q.strip() for q in self.worker_queues.split(",") if q.strip()]
 
+    def contradictions(self) -> list[str]:
+        """Settings that cannot all hold at once; a process refuses to start on any of them."""
+        found = []
+        if self.visibility_timeout_s <= self.max_timeout_s + self.stale_after_s:
+            found.append(f"VISIBILITY_TIMEOUT_S ({self.visibility_timeout_s}) must exceed MAX_TIMEOUT_S "
+                         f"({self.max_timeout_s}) + STALE_AFTER_S ({self.stale_after_s:g}): Redis would "
+                         "hand a job still running to a second worker")
+        if not 0 < self.default_timeout_s <= self.max_timeout_s:
+            found.append(f"DEFAULT_TIMEOUT_S ({self.default_timeout_s}) must be between 1 and "
+                         f"MAX_TIMEOUT_S ({self.max_timeout_s})")
+        if not 0 < self.heartbeat_s * 2 <= self.stale_after_s:
+            found.append(f"STALE_AFTER_S ({self.stale_after_s:g}) must be at least twice HEARTBEAT_S "
+                         f"({self.heartbeat_s:g}), or live jobs would be taken for dead")
+        if self.max_attempts < 1:
+            found.append(f"MAX_ATTEMPTS ({self.max_attempts}) must be at least 1")
+        if self.sweep_interval_s <= 0 or self.redeliver_after_s <= 0 or self.db_retry_s < 0:
+            found.append("SWEEP_INTERVAL_S and REDELIVER_AFTER_S must be positive, DB_RETRY_S not negative")
+        unknown = [q for q in self.queues if q not in KNOWN_QUEUES]
+        if unknown or not self.queues:
+            found.append(f"WORKER_QUEUES ({self.worker_queues!r}) must list some of {', '.join(KNOWN_QUEUES)}")
+        if self.worker_pool not in ("solo", "prefork", "threads"):
+            found.append(f"WORKER_POOL ({self.worker_pool!r}) must be solo, prefork or threads")
+        elif self.worker_pool == "solo" and self.worker_concurrency != 1:
+            found.append(f"WORKER_CONCURRENCY ({self.worker_concurrency}) must be 1 with the solo pool")
+        elif self.worker_concurrency < 1:
+            found.append(f"WORKER_CONCURRENCY ({self.worker_concurrency}) must be at least 1")
+        return found
+
 
 def _parse(name, raw, kind):
-    if kind is not int:
+    if kind not in (int, float):
         return raw
     try:
-        return int(raw)
+        value = kind(raw)
     except ValueError:
-        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+        raise ValueError(f"{name} must be {'an integer' if kind is int else 'a number'}, got {raw!r}") from None
+    if kind is float and not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {raw!r}")
+    return value
