@@ -41,22 +41,42 @@ def up(settings):
     return run(settings)
 
 
-COMMANDS = {"up": up, "api": api, "worker": worker, "migrate": migrate}
+def sweeper(settings):
+    """Re-send lost messages and recover jobs whose worker died, every SWEEP_INTERVAL_S."""
+    from service.sweeper import run
+
+    return run(settings)
+
+
+# name -> (function, one-line help, needs REDIS_URL)
+COMMANDS = {
+    "up": (up, "run everything in the foreground (embedded Redis and SQLite by default)", False),
+    "api": (api, "serve the HTTP API with gunicorn", True),
+    "worker": (worker, "run a Celery worker that trains fits", True),
+    "sweeper": (sweeper, "recover jobs whose message or worker was lost", True),
+    "migrate": (migrate, "upgrade the database schema to head", False),
+}
 
 
 def main(argv=None):
     """Entry point of the `fitq` console script."""
     parser = argparse.ArgumentParser(prog="fitq", description="fitq: polynomial-fit jobs as a service")
-    parser.add_argument("command", choices=sorted(COMMANDS), help="what to run")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (_, help_text, _) in COMMANDS.items():
+        commands.add_parser(name, help=help_text, description=help_text)
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
     except ValueError as err:
         parser.exit(2, f"fitq: {err}\n")
-    if args.command in ("api", "worker") and not settings.redis_url:
+    run, _, needs_redis = COMMANDS[args.command]
+    if needs_redis and not settings.redis_url:
         parser.exit(2, "fitq: REDIS_URL is not set; `fitq up` runs an embedded Redis for you\n")
+    problems = settings.contradictions()
+    if problems:
+        parser.exit(2, "".join(f"fitq: {p}\n" for p in problems))
     try:
-        return COMMANDS[args.command](settings) or 0
+        return run(settings) or 0
     except DBAPIError as err:
         # One clear line, not a traceback: the usual cause is a wrong DATABASE_URL or a server down.
         parser.exit(1, f"fitq: cannot use the database {shown(settings.database)}: {err.orig}\n")

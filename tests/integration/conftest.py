@@ -11,7 +11,8 @@ from tests.integration.processes import Client, Process, clean_env, free_port
 
 PG_ADMIN = os.environ.get("TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("TEST_REDIS", "redis://127.0.0.1:6379")
-REDIS_DB = 14  # fitq's tests own this database of the shared Redis
+# fitq's tests own this database of the shared Redis (another number keeps parallel runs apart).
+REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "14"))
 
 
 def _unavailable(what, err):
