@@ -9,7 +9,8 @@ from fits.seeding import normal_scalars
 
 
 def fit(*, learning_rate: float, steps: int, samples: int, seed: int, dtype: str, device: str,
-        log_every: int, on_progress: Progress | None = None) -> FitResult:
+        log_every: int, on_progress: Progress | None = None,
+        deadline: float | None = None) -> FitResult:
     """Fit y = sin(x) with a cubic: autograd computes the gradients, the update is done by hand."""
     data = sine(samples, dtype, device)
     p = powers(data.x, 3)
@@ -22,5 +23,6 @@ def fit(*, learning_rate: float, steps: int, samples: int, seed: int, dtype: str
         descend(b, learning_rate)
         return loss
 
-    trace = train(step, steps=steps, log_every=log_every, on_progress=on_progress)
+    trace = train(step, steps=steps, log_every=log_every, on_progress=on_progress,
+                  deadline=deadline)
     return FitResult.power_series(b, trace, data.device.type)

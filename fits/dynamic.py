@@ -35,13 +35,15 @@ class DynamicNet(torch.nn.Module):
 
 
 def fit(*, learning_rate: float, steps: int, samples: int, seed: int, dtype: str, device: str,
-        log_every: int, on_progress: Progress | None = None) -> FitResult:
+        log_every: int, on_progress: Progress | None = None,
+        deadline: float | None = None) -> FitResult:
     """Fit y = sin(x) with DynamicNet, MSELoss(sum) and SGD with momentum 0.9."""
     data = sine(samples, dtype, device)
     model = DynamicNet(normal_scalars(seed, 5, data.dtype, data.device), random.Random(seed))
     optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate, momentum=0.9)
     step = optimizer_step(model, powers(data.x, 5), data.y, optimizer)
-    trace = train(step, steps=steps, log_every=log_every, on_progress=on_progress)
+    trace = train(step, steps=steps, log_every=log_every, on_progress=on_progress,
+                  deadline=deadline)
     values = [v.item() for v in model.parameters()]
     return FitResult.of(values, expected_polynomial(values), formula(values), trace, data.device.type)
 

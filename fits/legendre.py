@@ -30,7 +30,8 @@ class LegendrePolynomial3(torch.autograd.Function):
 
 
 def fit(*, learning_rate: float, steps: int, samples: int, seed: int, dtype: str, device: str,
-        log_every: int, on_progress: Progress | None = None) -> FitResult:
+        log_every: int, on_progress: Progress | None = None,
+        deadline: float | None = None) -> FitResult:
     """Fit y = sin(x) with b0 + b1 * P3(b2 + b3 x); seed is unused, the start is fixed."""
     data = sine(samples, dtype, device)
     b = [torch.full((), v, device=data.device, dtype=data.dtype, requires_grad=True) for v in INIT]
@@ -43,7 +44,8 @@ def fit(*, learning_rate: float, steps: int, samples: int, seed: int, dtype: str
         descend(b, learning_rate)
         return loss
 
-    trace = train(step, steps=steps, log_every=log_every, on_progress=on_progress)
+    trace = train(step, steps=steps, log_every=log_every, on_progress=on_progress,
+                  deadline=deadline)
     values = [v.item() for v in b]
     return FitResult.of(values, power_basis(values), formula(values), trace, data.device.type)
 

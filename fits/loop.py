@@ -6,6 +6,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from fits.errors import FitTimeout
+
 Progress = Callable[[int, int, float], None]
 
 
@@ -19,18 +21,24 @@ class Trace:
 
 
 def train(step: Callable[[], Any], *, steps: int, log_every: int,
-          on_progress: Optional[Progress] = None) -> Trace:
-    """Call step() `steps` times; step returns the loss it computed before its update."""
+          on_progress: Optional[Progress] = None, deadline: Optional[float] = None) -> Trace:
+    """Call step() `steps` times; step returns the loss it computed before its update. Stops early
+    at a history point whose loss is NaN or infinite; raises FitTimeout past `deadline`."""
     history: list[tuple[int, float]] = []
     loss: Any = math.nan
     in_callback = 0.0
     start = time.perf_counter()
     for t in range(steps):
+        # Checked by the loop itself, so the budget holds in any pool; a clock read is ~50 ns.
+        if deadline is not None and time.monotonic() > deadline:
+            raise FitTimeout(t, steps)
         loss = step()
         if (t + 1) % log_every == 0:
             # Read the loss only here: a host sync every step would dominate on a GPU.
             value = scalar(loss)
             history.append((t, value))
+            if not math.isfinite(value):
+                break  # diverged: once NaN or infinite it never comes back, so stop paying for it
             if on_progress is not None:
                 called = time.perf_counter()
                 on_progress(t + 1, steps, value)  # may raise to stop the fit: let it propagate

@@ -11,8 +11,8 @@ from fits.result import FitResult
 
 
 def fit(*, samples: int, seed: int, dtype: str, device: str,
-        on_progress: Progress | None = None) -> FitResult:
-    """Solve for the cubic with torch.linalg.lstsq; seed is unused (nothing is random)."""
+        on_progress: Progress | None = None, deadline: float | None = None) -> FitResult:
+    """Solve for the cubic with torch.linalg.lstsq; seed and deadline are unused (one solve, no loop)."""
     data = sine(samples, dtype, device)
     start = time.perf_counter()
     design = data.x.unsqueeze(-1).pow(torch.arange(4, device=data.device))  # columns 1, x, x^2, x^3

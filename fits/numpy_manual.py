@@ -13,7 +13,8 @@ from fits.result import FitResult
 
 
 def fit(*, learning_rate: float, steps: int, samples: int, seed: int, dtype: str, device: str,
-        log_every: int, on_progress: Progress | None = None) -> FitResult:
+        log_every: int, on_progress: Progress | None = None,
+        deadline: float | None = None) -> FitResult:
     """Fit y = sin(x) with b_0 + b_1 x + b_2 x^2 + b_3 x^3, gradients written out by hand in numpy."""
     where = numpy_device(device)
     kind = np.dtype(check_dtype(dtype))
@@ -26,5 +27,6 @@ def fit(*, learning_rate: float, steps: int, samples: int, seed: int, dtype: str
     # A diverging fit is reported through its NaN/inf losses, not as overflow warnings.
     with np.errstate(over="ignore", invalid="ignore"):
         trace = train(lambda: manual_cubic_step(b, p, y, learning_rate),
-                      steps=steps, log_every=log_every, on_progress=on_progress)
+                      steps=steps, log_every=log_every, on_progress=on_progress,
+                  deadline=deadline)
     return FitResult.power_series(b, trace, where)

@@ -11,11 +11,13 @@ from fits.result import FitResult
 
 
 def fit(*, learning_rate: float, steps: int, samples: int, seed: int, dtype: str, device: str,
-        log_every: int, on_progress: Progress | None = None) -> FitResult:
+        log_every: int, on_progress: Progress | None = None,
+        deadline: float | None = None) -> FitResult:
     """Fit y = sin(x) with the nn.Sequential cubic, MSELoss(sum) and RMSprop."""
     data = sine(samples, dtype, device)
     model, xx = nn_sequential.build(seed, data)
     optimizer = torch.optim.RMSprop(model.parameters(), lr=learning_rate)
     step = optimizer_step(model, xx, data.y, optimizer)
-    trace = train(step, steps=steps, log_every=log_every, on_progress=on_progress)
+    trace = train(step, steps=steps, log_every=log_every, on_progress=on_progress,
+                  deadline=deadline)
     return FitResult.power_series(nn_sequential.coefficients(model), trace, data.device.type)

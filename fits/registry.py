@@ -33,10 +33,12 @@ class UnknownVariant(KeyError):
         return f"unknown variant {self.name!r}; known variants: {', '.join(sorted(VARIANTS))}"
 
 
-def run(variant: str, params: Mapping[str, Any], on_progress: Progress | None = None) -> FitResult:
-    """Run the named variant with its (validated, defaulted) keyword parameters."""
+def run(variant: str, params: Mapping[str, Any], on_progress: Progress | None = None,
+        deadline: float | None = None) -> FitResult:
+    """Run the named variant with its (validated, defaulted) keyword parameters; a loop still
+    running at `deadline` (time.monotonic()) raises FitTimeout."""
     try:
         fit = VARIANTS[variant]
     except KeyError:
         raise UnknownVariant(variant) from None
-    return fit(**params, on_progress=on_progress)
+    return fit(**params, on_progress=on_progress, deadline=deadline)

@@ -3,7 +3,11 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import sessionmaker
+
+# Errors that mean "the database is not reachable right now", not "the statement is wrong".
+UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 def make_engine(url: str):
@@ -28,7 +32,13 @@ def make_engine(url: str):
 
 def shown(url: str) -> str:
     """The URL with any password masked, for messages and logs."""
-    return make_url(url).render_as_string(hide_password=True)
+    masked = make_url(url).render_as_string(hide_password=True)
+    # SQLAlchemy ends the password at its first "@", redis-py at the last: hide up to the last too.
+    scheme, sep, rest = masked.partition("://")
+    userinfo, at, host = rest.partition("/")[0].rpartition("@")
+    if "@" in userinfo:
+        masked = f"{scheme}{sep}{userinfo.partition('@')[0]}@{rest[len(userinfo) + 1:]}"
+    return masked
 
 
 def make_sessionmaker(engine):

@@ -154,6 +154,12 @@ def give_back(*, session, job_id, attempt) -> bool:
     return bool(held)
 
 
+def lost_message(attempts, worker) -> str:
+    """The error of a job whose worker was lost on every attempt it was given."""
+    return (f"the worker running it was lost on each of {attempts} attempts (last {worker}: killed, "
+            "out of memory or cut off); not retried again")
+
+
 def abandon(*, session, job_id, attempt, message) -> bool:
     """Running at `attempt` -> failed with `message` (its worker was lost too often); False if lost."""
     held = session.execute(

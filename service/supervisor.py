@@ -1,5 +1,5 @@
-"""`fitq up`: run Redis (when embedded), the API and a worker in the foreground, restarting any that
-dies, until Ctrl-C stops them all."""
+"""`fitq up`: run Redis (when embedded), the API, a worker and the sweeper in the foreground,
+restarting any that dies (like compose's `restart: unless-stopped`), until Ctrl-C stops them all."""
 import ctypes
 import os
 import signal
@@ -16,6 +16,9 @@ from service.migrate import upgrade
 from service.queue import enqueue, make_celery
 
 RESTART_DELAY_S = 1.0
+MAX_RESTART_DELAY_S = 30.0
+# A child that ran this long before dying is restarted at once; a crash loop backs off.
+HEALTHY_RUN_S = 30.0
 
 
 def die_with_parent():
@@ -32,11 +35,27 @@ class Child:
 
     def __init__(self, name, argv, env):
         self.name, self.argv, self.env, self.proc = name, argv, env, None
+        self.started_at, self.delay, self.restart_at = 0.0, RESTART_DELAY_S, None
 
     def start(self):
         """Start (or restart) the process in its own session, so Ctrl-C reaches only us."""
         self.proc = subprocess.Popen(self.argv, env=self.env, start_new_session=True,
                                      stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
+        self.started_at, self.restart_at = time.monotonic(), None
+
+    def due(self) -> bool:
+        """True when it has died and its restart delay is over (the delay doubles in a crash loop)."""
+        if self.proc.poll() is None:
+            return False
+        now = time.monotonic()
+        if self.restart_at is None:
+            lived = now - self.started_at
+            self.delay = RESTART_DELAY_S if lived >= HEALTHY_RUN_S else min(self.delay * 2,
+                                                                             MAX_RESTART_DELAY_S)
+            self.restart_at = now + (RESTART_DELAY_S if lived >= HEALTHY_RUN_S else self.delay)
+            print(f"fitq: {self.name} exited with {self.proc.returncode}; starting it again in "
+                  f"{self.restart_at - now:.0f}s", file=sys.stderr, flush=True)
+        return now >= self.restart_at
 
     def stop(self, timeout=15):
         """SIGTERM, then SIGKILL if it has not gone within `timeout` seconds."""
@@ -90,24 +109,22 @@ def run(settings) -> int:
         settings = replace(settings, redis_url=env["REDIS_URL"])
         _resume(settings, cut_off_too=True)
     cli = [sys.executable, "-m", "service.cli"]
-    children += [Child("api", cli + ["api"], env), Child("worker", cli + ["worker"], env)]
+    api = Child("api", cli + ["api"], env)
+    children += [api, Child("worker", cli + ["worker"], env), Child("sweeper", cli + ["sweeper"], env)]
     stopping = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.append(True))
-    for child in children[-2:]:
+    for child in children[-3:]:
         child.start()
     url = f"http://{settings.host}:{settings.port}"
-    if _wait_healthy(url, children[-2]):
+    if _wait_healthy(url, api):
         print(f"\nfitq is up at {url}  (Redis {shown(env['REDIS_URL'])}, database {shown(settings.database)})\n"
               f"try:  curl -s -X POST {url}/api/v1/jobs -H 'Content-Type: application/json' "
               f"-d '{{\"variant\": \"custom_function\"}}'\n"
               f"Ctrl-C stops everything.\n", flush=True)
     while not stopping:
         for child in children:
-            if child.proc.poll() is not None and not stopping:
-                print(f"fitq: {child.name} exited with {child.proc.returncode}; starting it again",
-                      file=sys.stderr, flush=True)
-                time.sleep(RESTART_DELAY_S)
+            if child.due() and not stopping:
                 child.start()
                 if child.name == "redis":  # it came back empty: the queued jobs' messages are gone
                     embedded_redis.wait_ready(redis_port, child.proc)

@@ -11,6 +11,8 @@ import fits.registry  # noqa: F401,E402  (pulls in torch, torch.nn and torch.opt
 import torch  # noqa: E402
 
 settings = Settings.from_env()
+if settings.contradictions():  # also when started as `celery -A worker.main` rather than `fitq worker`
+    raise SystemExit("fitq worker: " + "; ".join(settings.contradictions()))
 torch.set_num_threads(settings.torch_threads)
 app = make_celery(settings)
 app.conf.worker_redirect_stdouts = False

@@ -71,7 +71,7 @@ def test_a_replayed_submission_runs_once(stack):
     deadline = time.monotonic() + 10
     while "skipped" not in stack.worker.output() and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert "not queued any more; duplicate or cancelled delivery skipped" in stack.worker.output()
+    assert f"job {job['id']} is succeeded, not queued; duplicate delivery skipped" in stack.worker.output()
     assert stack.client.job(job["id"]) == job
 
 
@@ -88,7 +88,10 @@ def test_a_diverging_job_ends_diverged_with_valid_json(stack):
     job = stack.client.wait(stack.client.submit("numpy", learning_rate=1.0, steps=300)["id"])
     assert job["status"] == "diverged", job
     assert job["result"]["final_loss"] is None
-    assert "lower the learning_rate" in job["error"]["message"]
+    history = job["result"]["loss_history"]
+    assert history[-1]["loss"] is None and history[-1]["step"] < 299  # stopped at the first NaN
+    assert job["error"]["message"].startswith(f"the loss became NaN or infinite by step {history[-1]['step']}")
+    assert "lower the learning_rate" in job["error"]["message"] and job["attempts"] == 1
 
 
 def test_ids_and_cursors_postgresql_cannot_store_are_client_errors(stack):

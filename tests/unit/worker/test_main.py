@@ -29,3 +29,15 @@ def test_worker_module_imports_torch_up_front_without_starting_cuda(tmp_path):
     done = subprocess.run([sys.executable, "-c", PROBE], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
+
+
+def test_worker_refuses_settings_that_contradict_each_other(tmp_path):
+    # Redis would redeliver a job still within its time budget to a second worker.
+    env = {"REDIS_URL": "redis://127.0.0.1:1/0", "DATABASE_URL": f"sqlite:///{tmp_path}/w.db",
+           "PATH": "/usr/bin:/bin", "VISIBILITY_TIMEOUT_S": "600", "MAX_TIMEOUT_S": "3600"}
+    for argv in (["-c", "import worker.main"], ["-m", "service.cli", "worker"]):
+        done = subprocess.run([sys.executable, *argv], cwd=REPO, env=env, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode != 0, argv
+        assert "VISIBILITY_TIMEOUT_S (600) must exceed MAX_TIMEOUT_S (3600)" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr

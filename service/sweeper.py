@@ -1,0 +1,128 @@
+"""The sweeper: sends again a queued job whose message is not in Redis, and gives a running job whose
+heartbeat went stale back to the queue (or fails it after MAX_ATTEMPTS). Safe to run several."""
+import base64
+import json
+import logging
+import signal
+import threading
+import time
+from datetime import timedelta
+
+import redis
+
+from service import jobs
+from service.db import UNAVAILABLE, make_engine, make_sessionmaker, shown
+from service.queue import enqueue, make_celery
+from service.settings import KNOWN_QUEUES
+
+log = logging.getLogger("fitq.sweeper")
+LOCK = "fitq:sweeper:lock"
+# kombu's Redis transport keeps priorities 3, 6 and 9 in lists named <queue>\x06\x16<priority>.
+PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+
+
+class Sweeper:
+    """One sweeper's connections and its memory of when the database last came back."""
+
+    def __init__(self, settings, sessions, celery, broker):
+        self.settings, self.sessions, self.celery, self.broker = settings, sessions, celery, broker
+        self.database_back_at = time.monotonic()  # heartbeats written during an outage were lost
+
+    def sweep(self) -> dict:
+        """One pass; returns what it did. Only one sweeper acts per interval (a lock in Redis)."""
+        if not self.broker.set(LOCK, "1", nx=True, px=int(self.settings.sweep_interval_s * 900)):
+            return {"skipped": 1}
+        with self.sessions() as session:
+            done = {"requeued": 0, "failed": 0, "resent": 0}
+            # Until heartbeats have had time to resume after an outage, silence proves nothing.
+            if time.monotonic() - self.database_back_at >= self.settings.stale_after_s:
+                self._stale(session, done)
+            self._missing(session, done)
+        return done
+
+    def _stale(self, session, done):
+        cutoff = jobs.now() - timedelta(seconds=self.settings.stale_after_s)
+        for job in jobs.stale_running(session=session, before=cutoff):
+            if job.attempts >= self.settings.max_attempts:
+                if jobs.abandon(session=session, job_id=job.id, attempt=job.attempts,
+                                message=jobs.lost_message(job.attempts, job.worker)):
+                    log.warning("job %s failed: worker %s lost on attempt %d of %d", job.id, job.worker,
+                                job.attempts, self.settings.max_attempts)
+                    done["failed"] += 1
+            elif jobs.give_back(session=session, job_id=job.id, attempt=job.attempts):
+                # The compare-and-set makes this sweeper the only one to send it.
+                log.warning("job %s queued again: no heartbeat from %s since %s (attempt %d of %d)",
+                            job.id, job.worker, job.heartbeat_at, job.attempts, self.settings.max_attempts)
+                enqueue(self.celery, job)
+                done["requeued"] += 1
+
+    def _missing(self, session, done):
+        cutoff = jobs.now() - timedelta(seconds=self.settings.redeliver_after_s)
+        waiting = jobs.waiting_since(session=session, before=cutoff)
+        if not waiting:
+            return
+        present = self.messages()
+        for job in waiting:
+            if job.id not in present and jobs.resent(session=session, job_id=job.id, attempt=job.attempts):
+                log.warning("job %s sent again: queued since %s and its message is not in Redis",
+                            job.id, job.enqueued_at)
+                enqueue(self.celery, job)
+                done["resent"] += 1
+
+    def messages(self) -> set:
+        """Ids of the jobs with a message in Redis: waiting in a queue or delivered and not acked."""
+        raw = []
+        for queue in KNOWN_QUEUES:
+            for suffix in PRIORITY_SUFFIXES:
+                raw += self.broker.lrange(queue + suffix, 0, -1)
+        raw += [json.loads(v)[0] for v in self.broker.hvals("unacked")]
+        return {job_id for job_id in map(_job_id, raw) if job_id}
+
+
+def _job_id(message):
+    # A Celery protocol 2 message: the JSON body, base64-encoded, is [args, kwargs, embed].
+    try:
+        if isinstance(message, (str, bytes)):
+            message = json.loads(message)
+        args = json.loads(base64.b64decode(message["body"]))[0]
+        return args[0] if args else None
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None  # not one of ours
+
+
+def run(settings) -> int:
+    """Sweep every SWEEP_INTERVAL_S until SIGTERM or SIGINT; errors are logged, never fatal."""
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    engine = make_engine(settings.database)
+    broker = redis.Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=5)
+    sweeper = Sweeper(settings, make_sessionmaker(engine), make_celery(settings), broker)
+    log.info("sweeper: every %gs on %s and %s; stale after %gs, at most %d attempts", settings.sweep_interval_s,
+             shown(settings.database), shown(settings.redis_url), settings.stale_after_s,
+             settings.max_attempts)
+    database_down = False
+    while not stop.is_set():
+        try:
+            done = sweeper.sweep()
+            if database_down:
+                log.info("sweeper: database reachable again")
+                sweeper.database_back_at, database_down = time.monotonic(), False
+            if any(done.get(k) for k in ("requeued", "failed", "resent")):
+                log.info("sweeper: %s", ", ".join(f"{k} {v}" for k, v in done.items()))
+        except redis.RedisError as err:
+            log.warning("sweeper: Redis unreachable (%s); next pass in %gs", type(err).__name__,
+                        settings.sweep_interval_s)
+        except UNAVAILABLE as err:
+            if not database_down:
+                log.warning("sweeper: database unreachable (%s); retrying every %gs", type(err).__name__,
+                            settings.sweep_interval_s)
+            database_down = True
+        except Exception:  # a bug must not stop recovery for good: log it, try again next pass
+            log.exception("sweeper: pass failed")
+        stop.wait(settings.sweep_interval_s)
+    engine.dispose()
+    log.info("sweeper: stopped")
+    return 0
