@@ -17,22 +17,31 @@ class State:
     engine: object
     sessions: object
     celery: object
-    redis: object  # for /readyz; connects on first use
+    redis: object  # for /readyz and the rate limiter; connects on first use
+    limiter: object
 
 
 def create_app(settings=None) -> Flask:
     """Build the API for `settings` (default: from the environment)."""
-    from service import api, problems
+    from service import api, auth, cors, problems, ratelimit
 
     settings = settings or Settings.from_env()
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # no files to serve: every route is the API's
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
     engine = make_engine(settings.database)
     probe = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     app.extensions["fitq"] = State(settings, engine, make_sessionmaker(engine), make_celery(settings),
-                                   probe)
+                                   probe, ratelimit.Limiter(probe, settings.rate_limit_per_minute))
     problems.register(app)
-    app.register_blueprint(api.blueprint, url_prefix="/api/v1")
+    # A preflight is answered before it could need a token; a bad token still counts against its
+    # address before it is refused, so guessing is rate limited too.
+    app.before_request(cors.preflight)
+    app.before_request(auth.identify)
+    app.before_request(ratelimit.limit)
+    app.before_request(auth.require)
+    app.after_request(ratelimit.headers)
+    app.after_request(cors.headers)
+    app.register_blueprint(api.blueprint, url_prefix=auth.API_PREFIX)
     app.register_blueprint(api.probes)
     return app

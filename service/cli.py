@@ -1,4 +1,4 @@
-"""The `fitq` command: up, api, worker, migrate."""
+"""The `fitq` command: up, api, worker, sweeper, migrate, token."""
 import argparse
 import os
 import sys
@@ -48,13 +48,62 @@ def sweeper(settings):
     return run(settings)
 
 
-# name -> (function, one-line help, needs REDIS_URL)
+def token(settings, args):
+    """Create, list or revoke the API's tokens."""
+    from service import tokens
+    from service.db import make_engine, make_sessionmaker
+
+    engine = make_engine(settings.database)
+    try:
+        with make_sessionmaker(engine)() as session:
+            if args.action == "create":
+                row, text = tokens.create(session=session, name=args.name)
+                print(text)
+                print(f"fitq: created token {row.id} ({row.name}); it cannot be shown again, "
+                      "so store it now", file=sys.stderr)
+            elif args.action == "revoke":
+                row = tokens.revoke(session=session, which=args.which)
+                print(f"fitq: revoked token {row.id} ({row.name})", file=sys.stderr)
+            else:
+                _token_table(tokens.listing(session=session))
+    except tokens.TokenError as err:
+        raise SystemExit(f"fitq: {err}") from None
+    finally:
+        engine.dispose()
+
+
+def _token_table(rows):
+    from service.tokens import stamp
+
+    if not rows:
+        print("fitq: no tokens yet; create one with `fitq token create NAME`", file=sys.stderr)
+        return
+    width = max(4, *(len(r.name) for r in rows))
+    print(f"{'ID':8}  {'NAME':{width}}  {'CREATED':23}  {'REVOKED':23}  LAST USED")
+    for r in rows:
+        print(f"{r.id:8}  {r.name:{width}}  {stamp(r.created_at):23}  {stamp(r.revoked_at):23}  "
+              f"{stamp(r.last_used_at)}")
+
+
+def token_arguments(parser):
+    """The token command's own actions: create NAME, list, revoke ID_OR_NAME."""
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = actions.add_parser("create", help="create a token and print it, this once only")
+    create.add_argument("name", metavar="NAME", help="what the token is for, e.g. ci or alice-laptop")
+    actions.add_parser("list", help="every token's id, name and dates (never its secret)")
+    revoke = actions.add_parser("revoke", help="revoke a token at once, by its id or its name")
+    revoke.add_argument("which", metavar="ID_OR_NAME")
+
+
+# name -> (function, one-line help, needs REDIS_URL, configure(subparser) or None). A command that
+# configures its subparser is called with the parsed arguments too.
 COMMANDS = {
-    "up": (up, "run everything in the foreground (embedded Redis and SQLite by default)", False),
-    "api": (api, "serve the HTTP API with gunicorn", True),
-    "worker": (worker, "run a Celery worker that trains fits", True),
-    "sweeper": (sweeper, "recover jobs whose message or worker was lost", True),
-    "migrate": (migrate, "upgrade the database schema to head", False),
+    "up": (up, "run everything in the foreground (embedded Redis and SQLite by default)", False, None),
+    "api": (api, "serve the HTTP API with gunicorn", True, None),
+    "worker": (worker, "run a Celery worker that trains fits", True, None),
+    "sweeper": (sweeper, "recover jobs whose message or worker was lost", True, None),
+    "migrate": (migrate, "upgrade the database schema to head", False, None),
+    "token": (token, "create, list or revoke API tokens", False, token_arguments),
 }
 
 
@@ -62,21 +111,23 @@ def main(argv=None):
     """Entry point of the `fitq` console script."""
     parser = argparse.ArgumentParser(prog="fitq", description="fitq: polynomial-fit jobs as a service")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (_, help_text, _) in COMMANDS.items():
-        commands.add_parser(name, help=help_text, description=help_text)
+    for name, (_, help_text, _, configure) in COMMANDS.items():
+        subparser = commands.add_parser(name, help=help_text, description=help_text)
+        if configure:
+            configure(subparser)
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
     except ValueError as err:
         parser.exit(2, f"fitq: {err}\n")
-    run, _, needs_redis = COMMANDS[args.command]
+    run, _, needs_redis, configure = COMMANDS[args.command]
     if needs_redis and not settings.redis_url:
         parser.exit(2, "fitq: REDIS_URL is not set; `fitq up` runs an embedded Redis for you\n")
     problems = settings.contradictions()
     if problems:
         parser.exit(2, "".join(f"fitq: {p}\n" for p in problems))
     try:
-        return run(settings) or 0
+        return (run(settings, args) if configure else run(settings)) or 0
     except DBAPIError as err:
         # One clear line, not a traceback: the usual cause is a wrong DATABASE_URL or a server down.
         parser.exit(1, f"fitq: cannot use the database {shown(settings.database)}: {err.orig}\n")

@@ -35,7 +35,7 @@ def shown(url: str) -> str:
     masked = make_url(url).render_as_string(hide_password=True)
     # SQLAlchemy ends the password at its first "@", redis-py at the last: hide up to the last too.
     scheme, sep, rest = masked.partition("://")
-    userinfo, at, host = rest.partition("/")[0].rpartition("@")
+    userinfo = rest.partition("/")[0].rpartition("@")[0]
     if "@" in userinfo:
         masked = f"{scheme}{sep}{userinfo.partition('@')[0]}@{rest[len(userinfo) + 1:]}"
     return masked

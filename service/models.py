@@ -2,7 +2,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Index, Integer, MetaData, String
+from sqlalchemy import JSON, DateTime, Index, Integer, MetaData, String, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Named constraints, so SQLite and PostgreSQL (and the migrations) agree on every name.
@@ -69,4 +69,24 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_variant_id", "variant", "id"),
         Index("ix_jobs_status_id", "status", "id"),
+    )
+
+
+class ApiToken(Base):
+    """An API token: its public id, a name, and the sha256 of its secret (the secret is never stored)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Written at most once a minute per token, so a busy client does not write on every request.
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        # A name picks one active token (`fitq token revoke NAME`); revoked ones may share it.
+        Index("ix_api_tokens_name_active", "name", unique=True,
+              sqlite_where=text("revoked_at IS NULL"), postgresql_where=text("revoked_at IS NULL")),
     )

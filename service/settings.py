@@ -1,11 +1,15 @@
 """One frozen settings object, read from the environment where a process starts."""
+import ipaddress
 import math
 import os
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KNOWN_QUEUES = ("fitq", "cpu", "gpu")
+# What a browser sends as Origin: scheme://host[:port], nothing after it.
+ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://(\[[0-9a-f:.]+\]|[^/\s:\[\]]+)(:[0-9]{1,5})?")
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,12 @@ class Settings:
     redeliver_after_s: float = 30.0
     # How long a worker keeps retrying a database write (its claim, its outcome) before giving up.
     db_retry_s: float = 300.0
+    # API tokens on /api/v1: on, off, or auto (on unless HOST is a loopback address).
+    auth: str = "auto"
+    # Requests a client (its token, else its address) may make to /api/v1 per minute; 0 turns it off.
+    rate_limit_per_minute: int = 6000
+    # Browser origins allowed to call the API: comma-separated exact origins, or *; empty allows none.
+    cors_origins: str = ""
 
     @classmethod
     def from_env(cls, env=None, **overrides):
@@ -76,6 +86,18 @@ class Settings:
     def queues(self) -> list[str]:
         """The worker's queues as a list."""
         return [q.strip() for q in self.worker_queues.split(",") if q.strip()]
+
+    @property
+    def auth_required(self) -> bool:
+        """Whether /api/v1 needs a token; any AUTH value but off and a loopback auto means yes."""
+        if self.auth == "off":
+            return False
+        return self.auth != "auto" or not _loopback(self.host)
+
+    @property
+    def origins(self) -> list[str]:
+        """The allowed CORS origins as a list."""
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
 
     def contradictions(self) -> list[str]:
         """Settings that cannot all hold at once; a process refuses to start on any of them."""
@@ -103,7 +125,25 @@ class Settings:
             found.append(f"WORKER_CONCURRENCY ({self.worker_concurrency}) must be 1 with the solo pool")
         elif self.worker_concurrency < 1:
             found.append(f"WORKER_CONCURRENCY ({self.worker_concurrency}) must be at least 1")
+        if self.auth not in ("on", "off", "auto"):
+            found.append(f"AUTH ({self.auth!r}) must be on, off or auto")
+        if self.rate_limit_per_minute < 0:
+            found.append(f"RATE_LIMIT_PER_MINUTE ({self.rate_limit_per_minute}) must be 0 (off) or more")
+        odd = [o for o in self.origins if o != "*" and not ORIGIN.fullmatch(o)]
+        if odd or ("*" in self.origins and len(self.origins) > 1):
+            found.append(f"CORS_ORIGINS ({self.cors_origins!r}) must be * or origins like "
+                         "https://example.com[:port] (no path, no trailing slash)")
         return found
+
+
+def _loopback(host):
+    # "localhost" by name, else any address in 127.0.0.0/8 or ::1 (brackets allowed around IPv6).
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _parse(name, raw, kind):
