@@ -27,17 +27,25 @@ class Sweeper:
     def __init__(self, settings, sessions, celery, broker):
         self.settings, self.sessions, self.celery, self.broker = settings, sessions, celery, broker
         self.database_back_at = time.monotonic()  # heartbeats written during an outage were lost
+        self.database_down = False
 
     def sweep(self) -> dict:
         """One pass; returns what it did. Only one sweeper acts per interval (a lock in Redis)."""
         if not self.broker.set(LOCK, "1", nx=True, px=int(self.settings.sweep_interval_s * 900)):
             return {"skipped": 1}
-        with self.sessions() as session:
-            done = {"requeued": 0, "failed": 0, "resent": 0}
-            # Until heartbeats have had time to resume after an outage, silence proves nothing.
-            if time.monotonic() - self.database_back_at >= self.settings.stale_after_s:
-                self._stale(session, done)
-            self._missing(session, done)
+        try:
+            with self.sessions() as session:
+                done = {"requeued": 0, "failed": 0, "resent": 0}
+                if self.database_down:  # it answers again: give heartbeats time to resume
+                    log.info("sweeper: database reachable again")
+                    self.database_back_at, self.database_down = time.monotonic(), False
+                # Until heartbeats have had time to resume after an outage, silence proves nothing.
+                if time.monotonic() - self.database_back_at >= self.settings.stale_after_s:
+                    self._stale(session, done)
+                self._missing(session, done)
+        except UNAVAILABLE:
+            self.database_down = True
+            raise
         return done
 
     def _stale(self, session, done):
@@ -49,10 +57,12 @@ class Sweeper:
                     log.warning("job %s failed: worker %s lost on attempt %d of %d", job.id, job.worker,
                                 job.attempts, self.settings.max_attempts)
                     done["failed"] += 1
-            elif jobs.give_back(session=session, job_id=job.id, attempt=job.attempts):
+                continue
+            silent = (job.worker, job.heartbeat_at, job.attempts)  # give_back clears them
+            if jobs.give_back(session=session, job_id=job.id, attempt=job.attempts):
                 # The compare-and-set makes this sweeper the only one to send it.
                 log.warning("job %s queued again: no heartbeat from %s since %s (attempt %d of %d)",
-                            job.id, job.worker, job.heartbeat_at, job.attempts, self.settings.max_attempts)
+                            job.id, *silent, self.settings.max_attempts)
                 enqueue(self.celery, job)
                 done["requeued"] += 1
 
@@ -103,23 +113,19 @@ def run(settings) -> int:
     log.info("sweeper: every %gs on %s and %s; stale after %gs, at most %d attempts", settings.sweep_interval_s,
              shown(settings.database), shown(settings.redis_url), settings.stale_after_s,
              settings.max_attempts)
-    database_down = False
     while not stop.is_set():
+        was_down = sweeper.database_down
         try:
             done = sweeper.sweep()
-            if database_down:
-                log.info("sweeper: database reachable again")
-                sweeper.database_back_at, database_down = time.monotonic(), False
             if any(done.get(k) for k in ("requeued", "failed", "resent")):
                 log.info("sweeper: %s", ", ".join(f"{k} {v}" for k, v in done.items()))
         except redis.RedisError as err:
             log.warning("sweeper: Redis unreachable (%s); next pass in %gs", type(err).__name__,
                         settings.sweep_interval_s)
         except UNAVAILABLE as err:
-            if not database_down:
+            if not was_down:
                 log.warning("sweeper: database unreachable (%s); retrying every %gs", type(err).__name__,
                             settings.sweep_interval_s)
-            database_down = True
         except Exception:  # a bug must not stop recovery for good: log it, try again next pass
             log.exception("sweeper: pass failed")
         stop.wait(settings.sweep_interval_s)

@@ -26,14 +26,18 @@ class Heartbeat:
         self._thread.join()
 
     def _beat(self):
+        failing = False  # logged once per outage
         while not self._stop.wait(self.interval_s):
             try:
                 with self.store.session() as session:
                     held = jobs.progress(session=session, job_id=self.job_id, attempt=self.attempt)
             except UNAVAILABLE as err:
                 # The fit goes on; the outcome write will wait for the database to come back.
-                log.warning("job %s: heartbeat not written: %s", self.job_id, type(err).__name__)
+                if not failing:
+                    log.warning("job %s: heartbeat not written: %s", self.job_id, type(err).__name__)
+                failing = True
                 continue
+            failing = False
             if not held:
                 self.lost.set()
                 return

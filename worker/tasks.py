@@ -94,6 +94,7 @@ def _device(job):
 def _run(job) -> str:
     attempt = job.attempts
     budget = job.timeout_s or settings.default_timeout_s
+    failing = []  # progress writes failing since: logged once per outage, not once per point
     with Heartbeat(store, job.id, attempt, settings.heartbeat_s) as heartbeat:
 
         def on_progress(step, steps, loss):
@@ -103,8 +104,14 @@ def _run(job) -> str:
                 with store.session() as session:
                     held = jobs.progress(session=session, job_id=job.id, attempt=attempt, step=step)
             except UNAVAILABLE as err:  # progress is best effort; the outcome is not
-                log.warning("job %s: progress not written: %s", job.id, type(err).__name__)
+                if not failing:
+                    log.warning("job %s: progress not written from step %d on: %s; the fit goes on",
+                                job.id, step, type(err).__name__)
+                failing.append(step)
                 return
+            if failing:
+                log.info("job %s: progress written again at step %d", job.id, step)
+                failing.clear()
             if not held:
                 raise ClaimLost(job.id)
 

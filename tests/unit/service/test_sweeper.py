@@ -157,3 +157,13 @@ def test_messages_that_are_not_ours_are_ignored(world):
     broker.lpush("fitq", b"not json", b'{"body": "!!"}', b'{"headers": {}}')
 
     assert make().messages() == set()
+
+
+def test_the_first_pass_after_an_outage_waits_for_heartbeats_to_resume(world):
+    make, sessions, broker = world
+    job_id = _running(sessions, heartbeat_age_s=120)  # silent only because the database was down
+    sweeper = make()
+    sweeper.database_down = True  # the previous pass could not reach the database
+
+    assert _pass(sweeper, broker) == {}
+    assert _job(sessions, job_id).status == "running" and not sweeper.database_down
