@@ -1,7 +1,11 @@
 """The embedded default: `fitq up` with no environment runs on SQLite and a Redis of its own."""
+import os
 import re
 import signal
 import socket
+import time
+
+import redis
 
 from service.db import make_engine, make_sessionmaker
 from service.document import job_document
@@ -73,6 +77,50 @@ def test_fitq_up_resumes_jobs_a_stop_cut_off(tmp_path):
         assert client.wait(behind["id"])["status"] == "succeeded"
     finally:
         assert up.stop(signal.SIGINT) == 0
+
+
+def test_fitq_up_restarts_a_killed_worker_and_redis_and_loses_no_job(tmp_path):
+    port = free_port()
+    env = clean_env(DATA_DIR=tmp_path, PORT=port, HEARTBEAT_S=0.5, STALE_AFTER_S=3,
+                    SWEEP_INTERVAL_S=0.5, REDELIVER_AFTER_S=2)
+    up = Process("up", env, tmp_path / "up.log")
+    client = Client(f"http://127.0.0.1:{port}")
+    try:
+        up.wait_for_output("fitq is up at", timeout=120)
+        redis_port = int(re.search(r"Redis redis://127\.0\.0\.1:(\d+)/", up.output()).group(1))
+        long = client.submit("autograd", steps=20_000, samples=100, log_every=200)
+        client.wait(long["id"], until={"running"}, timeout=60)
+        os.kill(_stored_row(tmp_path, long["id"]).worker_pid, signal.SIGKILL)  # the solo worker
+        up.wait_for_output("worker exited with -9; starting it again", timeout=30)
+        resumed = client.wait(long["id"], timeout=120)  # the sweeper found its heartbeat stale
+        assert resumed["status"] == "succeeded" and resumed["attempts"] == 2
+
+        os.kill(redis.Redis(port=redis_port).info()["process_id"], signal.SIGKILL)
+        up.wait_for_output("redis exited with -9; starting it again", timeout=30)
+        after = _submit_until_accepted(client, "lstsq")
+        assert client.wait(after, timeout=60)["status"] == "succeeded"
+    finally:
+        assert up.stop(signal.SIGINT) == 0, up.output()[-3000:]
+
+
+def _submit_until_accepted(client, variant, timeout=30):
+    # Right after Redis died the API answers 503 (the job recorded); a client retries with its key.
+    deadline, key = time.monotonic() + timeout, {"Idempotency-Key": f"retry-{variant}"}
+    while True:
+        r = client.http.post(f"{client.base}/api/v1/jobs", json={"variant": variant}, headers=key)
+        if r.status_code == 202 or time.monotonic() > deadline:
+            assert r.status_code == 202, r.text
+            return r.json()["id"]
+        time.sleep(0.2)
+
+
+def _stored_row(data_dir, job_id):
+    """The job's row (with worker_pid, which the API does not show) from the SQLite file."""
+    engine = make_engine(f"sqlite:///{data_dir}/fitq.db")
+    with make_sessionmaker(engine)() as session:
+        row = get(session=session, job_id=job_id)
+    engine.dispose()
+    return row
 
 
 def _stored_job(data_dir, job_id):

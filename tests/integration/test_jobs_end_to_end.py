@@ -2,6 +2,7 @@
 import base64
 import json
 import time
+from datetime import datetime
 
 import pytest
 import torch
@@ -102,3 +103,15 @@ def test_ids_and_cursors_postgresql_cannot_store_are_client_errors(stack):
     nul = base64.urlsafe_b64encode(json.dumps(["\u0000" * 32, "-created_at"]).encode()).decode()
     r = http.get(f"{base}/jobs", params={"cursor": nul})
     assert r.status_code == 400 and r.json()["field"] == "cursor"
+
+
+def test_a_job_past_its_time_budget_fails_with_timeout_and_the_worker_goes_on(stack):
+    r = stack.client.http.post(f"{stack.client.base}/api/v1/jobs", json={
+        "variant": "tensor", "params": {"steps": 1_000_000, "samples": 100}, "timeout_s": 1})
+    assert r.status_code == 202 and r.json()["timeout_s"] == 1
+    job = stack.client.wait(r.json()["id"])
+    assert job["status"] == "failed" and job["result"] is None and job["attempts"] == 1
+    assert job["error"]["type"] == "timeout" and "time budget is 1s" in job["error"]["message"]
+    ran = datetime.fromisoformat(job["finished_at"][:-1]) - datetime.fromisoformat(job["started_at"][:-1])
+    assert ran.total_seconds() < 5  # stopped by the loop, not run to the end
+    assert stack.client.wait(stack.client.submit("lstsq")["id"])["status"] == "succeeded"
