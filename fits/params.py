@@ -1,6 +1,7 @@
 """Validate a job's parameters and fill in the variant's defaults; torch-free."""
 import math
 import secrets
+from dataclasses import dataclass
 
 from fits.catalog import VARIANTS
 from fits.errors import ParamError
@@ -14,6 +15,47 @@ MAX_LEARNING_RATE = 10.0
 SEED_LIMIT = 2**32  # numpy's RandomState takes seeds below 2**32
 
 
+@dataclass(frozen=True)
+class Rule:
+    """What one parameter accepts; it checks a value and describes itself as a JSON schema."""
+
+    type: str  # "integer", "number" (greater than `low`) or "string" (one of `choices`)
+    low: float | None = None
+    high: float | None = None
+    choices: tuple = ()
+    drawn: bool = False  # absent or null: drawn at random in [low, high] and stored
+
+    def check(self, field, value):
+        """`value` as stored, or a ParamError naming `field`."""
+        if self.type == "integer":
+            return _integer(field, value, self.low, self.high)
+        if self.type == "number":
+            return _number(field, value, self.low, self.high)
+        return _choice(field, value, self.choices)
+
+    def schema(self) -> dict:
+        """This rule as a JSON Schema (2020-12, as OpenAPI 3.1 uses it)."""
+        if self.type == "string":
+            return {"type": "string", "enum": list(self.choices)}
+        bounds = {"exclusiveMinimum" if self.type == "number" else "minimum": self.low,
+                  "maximum": self.high}
+        return {"type": [self.type, "null"] if self.drawn else self.type, **bounds}
+
+
+def rules(variant) -> dict:
+    """The rule of each parameter `variant` takes, in the order it lists them."""
+    table = {
+        "learning_rate": Rule("number", 0, MAX_LEARNING_RATE),
+        "steps": Rule("integer", 1, MAX_STEPS),
+        "samples": Rule("integer", variant.min_samples, MAX_SAMPLES),
+        "seed": Rule("integer", 0, SEED_LIMIT - 1, drawn=True),
+        "dtype": Rule("string", choices=variant.dtypes),
+        "device": Rule("string", choices=variant.devices),
+        "log_every": Rule("integer", 1, MAX_STEPS),
+    }
+    return {key: table[key] for key in variant.params}
+
+
 def _integer(field, value, low, high):
     # bool is an int subclass in Python; a JSON true is not a step count.
     if isinstance(value, bool) or not isinstance(value, int):
@@ -23,13 +65,13 @@ def _integer(field, value, low, high):
     return value
 
 
-def _number(field, value, high):
+def _number(field, value, low, high):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ParamError(field, f"must be a number, got {_kind(value)}")
     if isinstance(value, float) and not math.isfinite(value):
         raise ParamError(field, "must be a finite number (NaN and Infinity are not allowed)")
-    if not 0 < value <= high:
-        raise ParamError(field, f"must be greater than 0 and at most {high}, got {_show(value)}")
+    if not low < value <= high:
+        raise ParamError(field, f"must be greater than {low} and at most {high}, got {_show(value)}")
     return float(value)
 
 
@@ -82,21 +124,12 @@ def resolve(name, params):
         # A short job logs at its last step rather than being refused for a default it never set.
         merged["log_every"] = max(1, min(merged["log_every"], merged["steps"]))
     out = {}
-    checks = {
-        "learning_rate": lambda f, v: _number(f, v, MAX_LEARNING_RATE),
-        "steps": lambda f, v: _integer(f, v, 1, MAX_STEPS),
-        "samples": lambda f, v: _integer(f, v, variant.min_samples, MAX_SAMPLES),
-        "seed": lambda f, v: _integer(f, v, 0, SEED_LIMIT - 1),
-        "dtype": lambda f, v: _choice(f, v, variant.dtypes),
-        "device": lambda f, v: _choice(f, v, variant.devices),
-        "log_every": lambda f, v: _integer(f, v, 1, MAX_STEPS),
-    }
-    for key in variant.params:
-        if key == "seed" and merged.get("seed") is None:
+    for key, rule in rules(variant).items():
+        if rule.drawn and merged.get(key) is None:
             # Chosen here and stored, so every job can be re-run exactly.
-            out["seed"] = secrets.randbelow(SEED_LIMIT)
+            out[key] = rule.low + secrets.randbelow(rule.high - rule.low + 1)
             continue
-        out[key] = checks[key](f"params.{key}", merged[key])
+        out[key] = rule.check(f"params.{key}", merged[key])
     if "steps" in out:
         _check_shape(out)
     return out

@@ -8,6 +8,7 @@ from fits import catalog
 from service import inputs, jobs
 from service.document import job_document
 from service.models import JobStatus
+from service.openapi import document as openapi_document
 from service.problems import Problem, problem_response
 from service.queue import enqueue
 
@@ -92,6 +93,12 @@ def cancel(job_id):
             raise Problem(409, f"job {job_id} already {job.status}; nothing to cancel",
                           field="id", job=job_document(job))
         return jsonify(job_document(job))
+
+
+@blueprint.get("/openapi.json")
+def openapi():
+    """This API's OpenAPI document, built from the checks that validate requests."""
+    return jsonify(openapi_document(current_app))
 
 
 @probes.get("/healthz")

@@ -12,8 +12,11 @@ from service.models import JobStatus
 from service.problems import Problem
 
 SUBMIT_FIELDS = ("variant", "params", "timeout_s")
+LISTING_FIELDS = ("variant", "status", "order_by", "limit", "cursor")
 ORDERS = ("-created_at", "created_at")
+DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+MAX_KEY = 200  # the idempotency_key column's width
 MAX_CURSOR = 200  # ours are about 70 characters
 
 
@@ -65,17 +68,17 @@ def _timeout(value, settings):
 def idempotency_key():
     """The Idempotency-Key header, if any, checked for length."""
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not 1 <= len(key) <= 200:
-        raise Problem(400, "must be 1 to 200 characters", field="Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= MAX_KEY:
+        raise Problem(400, f"must be 1 to {MAX_KEY} characters", field="Idempotency-Key")
     return key
 
 
 def listing_query():
     """Checked filters for GET /jobs: variant, status, order_by, limit, cursor."""
-    allowed = ("variant", "status", "order_by", "limit", "cursor")
     for key in request.args:
-        if key not in allowed:
-            raise Problem(400, f"unknown query parameter; allowed: {', '.join(allowed)}", field=key)
+        if key not in LISTING_FIELDS:
+            raise Problem(400, f"unknown query parameter; allowed: {', '.join(LISTING_FIELDS)}",
+                          field=key)
     args = request.args
     variant = args.get("variant")
     if variant is not None:
@@ -90,7 +93,8 @@ def listing_query():
     if order not in ORDERS:
         raise Problem(400, f"must be one of {', '.join(ORDERS)}", field="order_by")
     return {"variant": variant, "status": status, "order": order,
-            "limit": _limit(args.get("limit", "50")), "after": _cursor(args.get("cursor"), order)}
+            "limit": _limit(args.get("limit", str(DEFAULT_LIMIT))),
+            "after": _cursor(args.get("cursor"), order)}
 
 
 def _limit(raw):

@@ -73,10 +73,10 @@ def redis_url():
 class Stack:
     """The API and one worker against PostgreSQL and Redis; the API can be restarted."""
 
-    def __init__(self, tmp, pg_url, redis_url):
+    def __init__(self, tmp, pg_url, redis_url, extra_env=None):
         self.tmp, self.port = tmp, free_port()
         self.env = clean_env(DATABASE_URL=pg_url, REDIS_URL=redis_url, PORT=self.port,
-                             DATA_DIR=tmp, API_WORKERS=2)
+                             DATA_DIR=tmp, API_WORKERS=2, **(extra_env or {}))
         self.client = Client(f"http://127.0.0.1:{self.port}")
         self.worker = Process("worker", self.env, tmp / "worker.log")
         self.api = None

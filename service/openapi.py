@@ -1,0 +1,148 @@
+"""The OpenAPI 3.1 document of the API: the app's own routes, described by the tables that check requests."""
+from dataclasses import dataclass
+from http import HTTPStatus
+
+from service import auth, inputs
+from service.jobs import ID_PATTERN
+from service.problems import PROBLEM_TYPE
+from service.schemas import JOB_ID, ref, schemas
+
+JSON = "application/json"
+IMPLICIT_METHODS = {"HEAD", "OPTIONS"}  # Flask answers these on every route by itself
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What one endpoint takes and answers besides the problems every endpoint can answer."""
+
+    status: int
+    schema: dict
+    problems: tuple = ()
+    parameters: tuple = ()
+    body: str | None = None  # the request body's schema component
+    headers: tuple = ()  # headers of the success answer
+    links: tuple = ()  # operations the success answer's id leads to
+
+
+JOB_ID_PARAMETER = {"name": "job_id", "in": "path", "required": True, "schema": JOB_ID}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "The same key again returns the first job instead of creating another; "
+                   "with a different request it is a 409.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": inputs.MAX_KEY}}
+LISTING = {
+    "variant": ref("VariantName"),
+    "status": ref("JobStatus"),
+    "order_by": {"type": "string", "enum": list(inputs.ORDERS), "default": inputs.ORDERS[0]},
+    "limit": {"type": "integer", "minimum": 1, "maximum": inputs.MAX_LIMIT, "default": inputs.DEFAULT_LIMIT},
+    "cursor": {"type": "string", "maxLength": inputs.MAX_CURSOR,
+               "description": "next_cursor of the previous page, with the same order_by"},
+}
+HEADERS = {
+    "Location": {"required": True, "description": "Where the job can be read",
+                 "schema": {"type": "string", "pattern": f"^/api/v1/jobs/{ID_PATTERN.pattern}$"}},
+    "Idempotent-Replayed": {"description": "This Idempotency-Key's first job, not a new one",
+                            "schema": {"const": "true"}},
+    "Retry-After": {"required": True, "description": "Seconds to wait before trying again",
+                    "schema": {"type": "integer", "minimum": 0}},
+    "WWW-Authenticate": {"required": True, "description": "The scheme to authenticate with",
+                         "schema": {"const": auth.CHALLENGE}},
+}
+JOB, HEALTH, READY = ref("Job"), ref("Health"), ref("Ready")
+OPERATIONS = {
+    "api.variants": Operation(200, {"type": "array", "items": ref("Variant")}),
+    "api.submit": Operation(202, JOB, (400, 409, 413, 422, 503), parameters=(IDEMPOTENCY_KEY,),
+                            body="Submission", headers=("Location", "Idempotent-Replayed"),
+                            links=("api.show", "api.cancel")),
+    "api.index": Operation(200, ref("Page"), (400, 503), parameters=tuple(
+        {"name": name, "in": "query", "required": False, "schema": LISTING[name]}
+        for name in inputs.LISTING_FIELDS)),
+    "api.show": Operation(200, JOB, (404, 503), (JOB_ID_PARAMETER,)),
+    "api.cancel": Operation(200, JOB, (404, 409, 503), (JOB_ID_PARAMETER,)),
+    "api.healthz": Operation(200, HEALTH),
+    "api.readyz": Operation(200, READY, (503,)),
+    "probes.healthz": Operation(200, HEALTH),
+    "probes.readyz": Operation(200, READY, (503,)),
+    "api.openapi": Operation(200, {"type": "object"}),
+}
+# Why each problem is answered; every one is application/problem+json.
+PROBLEMS = {
+    400: "The body is not a JSON object, or a header or query parameter is invalid.",
+    401: "The bearer token is missing, malformed, unknown or revoked.",
+    404: "No job has this id.",
+    409: "The Idempotency-Key was used for a different request, or the job has already finished.",
+    413: "The body is larger than the server's MAX_BODY_BYTES ({max_body_bytes}).",
+    422: "The body asks for something invalid: an unknown variant, field or parameter, a wrong type, "
+         "or a value out of range.",
+    429: "Too many requests from this client; try again after Retry-After seconds.",
+    503: "The database or the queue is unreachable.",
+}
+PROBLEM_HEADERS = {401: "WWW-Authenticate", 429: "Retry-After"}
+# gunicorn refuses these itself, as text/html, before the API reads the request (its default limits).
+REFUSALS = {
+    414: "The request line (method, path and query) is over 4094 bytes.",
+    431: "A request header is over 8190 bytes.",
+}
+
+
+def document(app) -> dict:
+    """The OpenAPI document of `app`: every route it serves, what each takes and what it answers."""
+    settings = app.extensions["fitq"].settings
+    paths = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        path = rule.rule.replace("<", "{").replace(">", "}")
+        for method in sorted(rule.methods - IMPLICIT_METHODS):
+            paths.setdefault(path, {})[method.lower()] = _operation(rule, method, app)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "fitq", "version": "1",
+                 "description": "Polynomial-fit training jobs. Every error is application/problem+json; "
+                                "a method a path does not list is answered 405 with an Allow header."},
+        "paths": paths,
+        "components": {
+            "schemas": schemas(settings),
+            "responses": {**{str(code): _problem(code, why.format(**vars(settings)))
+                             for code, why in PROBLEMS.items()},
+                          **{str(code): {"description": why, "content": {"text/html": {}}}
+                             for code, why in REFUSALS.items()}},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                           "description": "A token from `fitq token create`."}},
+        },
+    }
+
+
+def _operation(rule, method, app):
+    # auth.py decides where tokens (when this server wants them) and the rate limit apply.
+    endpoint, limited = rule.endpoint, rule.rule.startswith(auth.API_PREFIX + "/")
+    guarded = (limited and (method, rule.rule) not in auth.PUBLIC
+               and app.extensions["fitq"].settings.auth_required)
+    if endpoint not in OPERATIONS:
+        raise LookupError(f"route {endpoint} is not described in service/openapi.py OPERATIONS")
+    spec = OPERATIONS[endpoint]
+    ok = {"description": HTTPStatus(spec.status).phrase, "content": {JSON: {"schema": spec.schema}}}
+    if spec.headers:
+        ok["headers"] = {name: HEADERS[name] for name in spec.headers}
+    if spec.links:
+        ok["links"] = {_id(target): {"operationId": _id(target),
+                                     "parameters": {"job_id": "$response.body#/id"}}
+                       for target in spec.links}
+    # Checking a token reads the database, so a guarded route can also answer 503.
+    problems = {*spec.problems, *REFUSALS, *((401, 503) if guarded else ()), *((429,) if limited else ())}
+    responses = {str(spec.status): ok, **{str(code): ref(code, "responses") for code in sorted(problems)}}
+    op = {"operationId": _id(endpoint), "summary": app.view_functions[endpoint].__doc__,
+          "parameters": list(spec.parameters), "responses": responses,
+          "security": [{"bearer": []}] if guarded else []}
+    if spec.body:
+        op["requestBody"] = {"required": True, "content": {JSON: {"schema": ref(spec.body)}}}
+    return op
+
+
+def _id(endpoint):
+    return endpoint.replace(".", "_")
+
+
+def _problem(code, why):
+    answer = {"description": why, "content": {PROBLEM_TYPE: {"schema": ref("Problem")}}}
+    if code in PROBLEM_HEADERS:
+        answer["headers"] = {PROBLEM_HEADERS[code]: HEADERS[PROBLEM_HEADERS[code]]}
+    return answer

@@ -1,0 +1,102 @@
+"""JSON Schemas of what the API reads and answers, built from the checks, the catalogue and the models."""
+from fits import catalog
+from fits.params import MAX_HISTORY_POINTS, MAX_STEPS_X_SAMPLES, rules
+from service.jobs import ID_PATTERN
+from service.models import JobStatus
+
+JOB_ID = {"type": "string", "pattern": f"^{ID_PATTERN.pattern}$"}
+PARAMETER_NAMES = sorted({name for v in catalog.VARIANTS.values() for name in v.params})
+# Non-finite numbers are stored and shown as null, so every answer is valid JSON.
+NUMBER_OR_NULL = {"type": ["number", "null"]}
+
+
+def ref(name, kind="schemas") -> dict:
+    """A reference to the component `name`."""
+    return {"$ref": f"#/components/{kind}/{name}"}
+
+
+def _nullable(type_, **more):
+    return {"type": [type_, "null"], **more}
+
+
+def _object(properties, optional=()):
+    required = [name for name in properties if name not in optional]
+    return {"type": "object", "required": required, "properties": properties}
+
+
+def schemas(settings) -> dict:
+    """components.schemas: every JSON body the API reads or writes."""
+    return {
+        "VariantName": {"type": "string", "enum": sorted(catalog.VARIANTS)},
+        "JobStatus": {"type": "string", "enum": [s.value for s in JobStatus]},
+        "Variant": _object({
+            "name": ref("VariantName"), "title": {"type": "string"}, "description": {"type": "string"},
+            "defaults": {"type": "object"},
+            "parameters": {"type": "array", "items": {"type": "string", "enum": PARAMETER_NAMES}}}),
+        "Submission": {"oneOf": [_submission(v, settings) for _, v in sorted(catalog.VARIANTS.items())]},
+        "Job": _job(),
+        "Page": _object({"items": {"type": "array", "items": ref("Job")},
+                         "next_cursor": _nullable("string", description="null on the last page")}),
+        "Problem": _object({
+            "type": {"type": "string"}, "title": {"type": "string"},
+            "status": {"type": "integer", "minimum": 400, "maximum": 599}, "detail": {"type": "string"},
+            "field": {"type": "string", "description": "the body field, header or query parameter at fault"},
+            "job_id": {**JOB_ID, "description": "the job recorded before the queue failed"},
+            "job": ref("Job"),
+            "checks": {"type": "object", "additionalProperties": {"type": "string"}},
+            "retry_after_s": {"type": "integer", "minimum": 0}},
+            optional=("field", "job_id", "job", "checks", "retry_after_s")),
+        "Health": _object({"status": {"const": "ok"}}),
+        "Ready": _object({name: {"const": "ok"} for name in ("status", "database", "redis")}),
+    }
+
+
+def _submission(variant, settings):
+    # One schema per variant: each takes its own parameters, choices and bounds.
+    params = {}
+    for name, rule in rules(variant).items():
+        params[name] = rule.schema()
+        if name in variant.defaults:
+            params[name]["default"] = variant.defaults[name]
+    body = {
+        "variant": {"const": variant.name},
+        "params": {"type": ["object", "null"], "properties": params, "additionalProperties": False,
+                   "description": f"Left out: the variant's default (log_every: at most steps). Also: "
+                                  f"steps x samples at most {MAX_STEPS_X_SAMPLES}, log_every at most "
+                                  f"steps, and steps / log_every at most {MAX_HISTORY_POINTS}."},
+        "timeout_s": _nullable("integer", minimum=1, maximum=settings.max_timeout_s,
+                               default=settings.default_timeout_s),
+    }
+    return {"title": variant.name, "additionalProperties": False,
+            **_object(body, optional=("params", "timeout_s"))}
+
+
+def _job():
+    return _object({
+        "id": JOB_ID,
+        "variant": ref("VariantName"),
+        "params": {"type": "object", "propertyNames": {"enum": PARAMETER_NAMES},
+                   "additionalProperties": {"type": ["integer", "number", "string"]},
+                   "description": "every parameter the variant takes, defaults filled in"},
+        "status": ref("JobStatus"),
+        "progress": _object({"step": {"type": "integer", "minimum": 0},
+                             "steps": {"type": "integer", "minimum": 0}}),
+        "created_at": {"type": "string", "format": "date-time"},
+        "started_at": _nullable("string", format="date-time"),
+        "finished_at": _nullable("string", format="date-time"),
+        "attempts": {"type": "integer", "minimum": 0},
+        "device": _nullable("string"),
+        "worker": _nullable("string"),
+        "timeout_s": _nullable("integer", minimum=1),
+        "result": {**_object({
+            "coefficients": {"type": "object", "additionalProperties": NUMBER_OR_NULL},
+            "polynomial": {"type": "array", "items": NUMBER_OR_NULL},
+            "formula": {"type": "string"},
+            "final_loss": NUMBER_OR_NULL,
+            "loss_history": {"type": "array", "items": _object({"step": {"type": "integer"},
+                                                                "loss": NUMBER_OR_NULL})},
+            "duration_s": {"type": "number"},
+            "device": {"type": "string"}}), "type": ["object", "null"]},
+        "error": {**_object({"type": {"type": "string"}, "message": {"type": "string"}}),
+                  "type": ["object", "null"]},
+    })
