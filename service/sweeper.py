@@ -30,8 +30,11 @@ class Sweeper:
         self.database_down = False
 
     def sweep(self) -> dict:
-        """One pass; returns what it did. Only one sweeper acts per interval (a lock in Redis)."""
-        if not self.broker.set(LOCK, "1", nx=True, px=int(self.settings.sweep_interval_s * 900)):
+        """One pass; returns what it did. Passes of several sweepers never overlap (a lock in Redis)."""
+        # The lock outlives a pass that resends thousands of jobs; a sweeper that dies frees it in a minute.
+        lock = self.broker.lock(LOCK, timeout=max(60.0, 10 * self.settings.sweep_interval_s),
+                                blocking=False)
+        if not lock.acquire():
             return {"skipped": 1}
         try:
             with self.sessions() as session:
@@ -46,6 +49,11 @@ class Sweeper:
         except UNAVAILABLE:
             self.database_down = True
             raise
+        finally:
+            try:
+                lock.release()
+            except redis.exceptions.LockError:
+                pass  # it expired during a long pass; the next pass takes it again
         return done
 
     def _stale(self, session, done):
@@ -73,19 +81,27 @@ class Sweeper:
             return
         present = self.messages()
         for job in waiting:
+            sent_at = job.enqueued_at  # resent() moves it
             if job.id not in present and jobs.resent(session=session, job_id=job.id, attempt=job.attempts):
-                log.warning("job %s sent again: queued since %s and its message is not in Redis",
-                            job.id, job.enqueued_at)
+                log.warning("job %s sent again: queued since %s and its message is not in Redis "
+                            "(or sits with a consumer that died)", job.id, sent_at)
                 enqueue(self.celery, job)
                 done["resent"] += 1
 
     def messages(self) -> set:
-        """Ids of the jobs with a message in Redis: waiting in a queue or delivered and not acked."""
+        """Ids of the jobs with a live message in Redis: waiting in a queue, or delivered less than
+        REDELIVER_AFTER_S ago and not acked yet."""
         raw = []
         for queue in KNOWN_QUEUES:
             for suffix in PRIORITY_SUFFIXES:
                 raw += self.broker.lrange(queue + suffix, 0, -1)
-        raw += [json.loads(v)[0] for v in self.broker.hvals("unacked")]
+        # A live worker claims a job within milliseconds of taking its message. A delivery older than
+        # that whose job is still queued sits with a consumer that died, and Redis would hand it back
+        # only after VISIBILITY_TIMEOUT_S: it does not count. kombu scores each tag by delivery time.
+        fresh = self.broker.zrangebyscore("unacked_index", time.time() - self.settings.redeliver_after_s,
+                                          "+inf")
+        if fresh:
+            raw += [json.loads(v)[0] for v in self.broker.hmget("unacked", fresh) if v]
         return {job_id for job_id in map(_job_id, raw) if job_id}
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import psycopg
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from service import embedded_redis
 
@@ -30,7 +32,8 @@ class PrivateRedis:
     def crash(self):
         """SHUTDOWN NOSAVE: every message and every unacked delivery is gone."""
         try:
-            redis.Redis(port=self.port).shutdown(nosave=True)
+            # No retries: redis-py would otherwise keep reconnecting to the server it just stopped.
+            redis.Redis(port=self.port, retry=Retry(NoBackoff(), 0)).shutdown(nosave=True)
         except redis.ConnectionError:
             pass  # the server closes the connection as it goes
         self.proc.wait(10)

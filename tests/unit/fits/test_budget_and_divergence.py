@@ -17,7 +17,7 @@ def test_a_loop_past_its_deadline_raises_fit_timeout(variant, params):
         registry.run(variant, params(variant, steps=1_000_000, samples=50, log_every=1_000_000),
                      deadline=time.monotonic() + 0.3)
 
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 20  # run to the end, it would take minutes
     # Set-up counts against the budget too (the first torch.optim import can eat all of it).
     assert 0 <= caught.value.step < 1_000_000 and caught.value.steps == 1_000_000
 
