@@ -1,47 +1,58 @@
 """The update steps the seed programs use, shared by the variants that use the same one."""
 from __future__ import annotations
 
-from typing import Callable, Iterable
+import operator
+from typing import Callable, Sequence
 
 import torch
 
 
-def manual_cubic_step(b: list, p: dict, y, learning_rate: float):
-    """One step of hand-written gradient descent on b_0 + b_1 x + b_2 x^2 + b_3 x^3; returns the loss.
+def manual_cubic_step(b, rows, y, learning_rate: float) -> Callable[[], object]:
+    """A step of hand-written gradient descent on b_0 + b_1 x + b_2 x^2 + b_3 x^3; it returns the loss.
 
-    Works unchanged on numpy arrays and torch tensors: b is updated in place, p maps k to x ** k.
+    Works unchanged on numpy arrays and torch tensors: b is the column (4, 1) of coefficients, updated
+    in place, and rows = power_rows(x, 3). Summing the terms down the column and the gradients along
+    the rows adds the same numbers in the same order as the seed's one-term-at-a-time program.
     """
-    y_pred = b[0] + b[1] * p[1] + b[2] * p[2] + b[3] * p[3]
-    loss = ((y_pred - y) ** 2).sum()
+    lr, two = learning_rate, 2.0
+    if isinstance(b, torch.Tensor):
+        # torch wraps a Python float in a new tensor at every operation; rounded to b's dtype either way.
+        lr, two = (torch.tensor(v, dtype=b.dtype, device=b.device) for v in (lr, two))
 
-    grad_y_pred = 2.0 * (y_pred - y)
-    grads = (
-        grad_y_pred.sum(),
-        (grad_y_pred * p[1]).sum(),
-        (grad_y_pred * p[2]).sum(),
-        (grad_y_pred * p[3]).sum(),
-    )
-    for i, grad in enumerate(grads):
-        b[i] -= learning_rate * grad
-    return loss
+    def step():
+        residual = (b * rows).sum(0) - y
+        loss = (residual ** 2).sum()
+        operator.isub(b, lr * ((two * residual) * rows).sum(1, keepdims=True))  # in place, as b -= ...
+        return loss
+
+    return step
 
 
-def descend(params: Iterable[torch.Tensor], learning_rate: float) -> None:
-    """The seed's manual update after backward(): param -= lr * grad under no_grad, then drop the grad."""
+def descend(params: Sequence[torch.Tensor], learning_rate: float) -> None:
+    """The seed's manual update after backward(): param -= lr * grad under no_grad, then drop the grads."""
     with torch.no_grad():
-        for param in params:
-            param -= learning_rate * param.grad
-            param.grad = None
+        # One call for all parameters; each is the seed's own two operations, so the same bits.
+        torch._foreach_sub_(params, torch._foreach_mul([p.grad for p in params], learning_rate))
+    drop_grads(params)
+
+
+def drop_grads(params: Sequence[torch.Tensor]) -> None:
+    """Set each parameter's grad to None, as zero_grad() does by default."""
+    for param in params:
+        param.grad = None
 
 
 def optimizer_step(model: torch.nn.Module, inputs, y: torch.Tensor,
-                   optimizer: torch.optim.Optimizer) -> Callable[[], torch.Tensor]:
-    """A step for the seed's optimizer programs: MSELoss(sum), zero_grad, backward, optimizer.step."""
+                   optimizer: torch.optim.Optimizer) -> Callable[..., torch.Tensor]:
+    """A step for the seed's optimizer programs: MSELoss(sum), zero_grad, backward, optimizer.step;
+    its arguments, if any, go to the model after `inputs`."""
     criterion = torch.nn.MSELoss(reduction="sum")
+    # optimizer.zero_grad() does just this, but opens a profiler record on every call (~10 us here).
+    params = [p for group in optimizer.param_groups for p in group["params"]]
 
-    def step() -> torch.Tensor:
-        loss = criterion(model(inputs), y)
-        optimizer.zero_grad()
+    def step(*args) -> torch.Tensor:
+        loss = criterion(model(inputs, *args), y)
+        drop_grads(params)
         loss.backward()
         optimizer.step()
         return loss

@@ -6,6 +6,7 @@ from typing import Sequence
 
 import torch
 
+from fits.cuda_graph import replayed
 from fits.data import powers, sine
 from fits.descent import optimizer_step
 from fits.formula import power_series
@@ -22,9 +23,14 @@ class DynamicNet(torch.nn.Module):
         self.a, self.b, self.c, self.d, self.e = (torch.nn.Parameter(v) for v in init)
         self.rng = rng  # its own stream, never the global `random`: a seed must replay the same orders
 
-    def forward(self, p: dict) -> torch.Tensor:
-        # randint(4, 6) is the tutorial's draw: 4 keeps the cubic, 5 adds x^4, 6 adds x^4 and x^5.
-        return self.predict(p, self.rng.randint(4, 6))
+    def draw(self) -> int:
+        """The tutorial's draw of `stop`: 4 keeps the cubic, 5 adds x^4, 6 adds x^4 and x^5."""
+        return self.rng.randint(4, 6)
+
+    def forward(self, p: dict, stop: int | None = None) -> torch.Tensor:
+        """The output for a `stop` drawn by the caller, or here when it draws none."""
+        # A caller that draws first knows the order before the step runs: a CUDA graph per order.
+        return self.predict(p, self.draw() if stop is None else stop)
 
     def predict(self, p: dict, stop: int) -> torch.Tensor:
         """The output with the terms e x^k for 4 <= k < stop; p maps k to x ** k."""
@@ -35,15 +41,16 @@ class DynamicNet(torch.nn.Module):
 
 
 def fit(*, learning_rate: float, steps: int, samples: int, seed: int, dtype: str, device: str,
-        log_every: int, on_progress: Progress | None = None,
-        deadline: float | None = None) -> FitResult:
+        log_every: int, on_progress: Progress | None = None, deadline: float | None = None,
+        cuda_graphs: bool = True) -> FitResult:
     """Fit y = sin(x) with DynamicNet, MSELoss(sum) and SGD with momentum 0.9."""
     data = sine(samples, dtype, device)
     model = DynamicNet(normal_scalars(seed, 5, data.dtype, data.device), random.Random(seed))
-    optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate, momentum=0.9)
-    step = optimizer_step(model, powers(data.x, 5), data.y, optimizer)
-    trace = train(step, steps=steps, log_every=log_every, on_progress=on_progress,
-                  deadline=deadline)
+    # foreach: one update call for the five parameters (the same bits as one at a time).
+    optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate, momentum=0.9, foreach=True)
+    step = replayed(optimizer_step(model, powers(data.x, 5), data.y, optimizer), data.device, cuda_graphs)
+    trace = train(lambda: step(model.draw()), steps=steps, log_every=log_every,
+                  on_progress=on_progress, deadline=deadline)
     values = [v.item() for v in model.parameters()]
     return FitResult.of(values, expected_polynomial(values), formula(values), trace, data.device.type)
 

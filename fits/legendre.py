@@ -5,6 +5,7 @@ from typing import Sequence
 
 import torch
 
+from fits.cuda_graph import replayed
 from fits.data import sine
 from fits.descent import descend
 from fits.formula import signed_sum
@@ -30,8 +31,8 @@ class LegendrePolynomial3(torch.autograd.Function):
 
 
 def fit(*, learning_rate: float, steps: int, samples: int, seed: int, dtype: str, device: str,
-        log_every: int, on_progress: Progress | None = None,
-        deadline: float | None = None) -> FitResult:
+        log_every: int, on_progress: Progress | None = None, deadline: float | None = None,
+        cuda_graphs: bool = True) -> FitResult:
     """Fit y = sin(x) with b0 + b1 * P3(b2 + b3 x); seed is unused, the start is fixed."""
     data = sine(samples, dtype, device)
     b = [torch.full((), v, device=data.device, dtype=data.dtype, requires_grad=True) for v in INIT]
@@ -44,8 +45,8 @@ def fit(*, learning_rate: float, steps: int, samples: int, seed: int, dtype: str
         descend(b, learning_rate)
         return loss
 
-    trace = train(step, steps=steps, log_every=log_every, on_progress=on_progress,
-                  deadline=deadline)
+    trace = train(replayed(step, data.device, cuda_graphs), steps=steps, log_every=log_every,
+                  on_progress=on_progress, deadline=deadline)
     values = [v.item() for v in b]
     return FitResult.of(values, power_basis(values), formula(values), trace, data.device.type)
 

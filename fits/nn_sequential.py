@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import torch
 
+from fits.cuda_graph import replayed
 from fits.data import Sample, sine
 from fits.descent import descend
 from fits.loop import Progress, train
@@ -26,8 +27,8 @@ def coefficients(model: torch.nn.Sequential) -> list[float]:
 
 
 def fit(*, learning_rate: float, steps: int, samples: int, seed: int, dtype: str, device: str,
-        log_every: int, on_progress: Progress | None = None,
-        deadline: float | None = None) -> FitResult:
+        log_every: int, on_progress: Progress | None = None, deadline: float | None = None,
+        cuda_graphs: bool = True) -> FitResult:
     """Fit y = sin(x) with the nn.Sequential cubic, MSELoss(sum) and a manual SGD update."""
     data = sine(samples, dtype, device)
     model, xx = build(seed, data)
@@ -40,6 +41,6 @@ def fit(*, learning_rate: float, steps: int, samples: int, seed: int, dtype: str
         descend(params, learning_rate)
         return loss
 
-    trace = train(step, steps=steps, log_every=log_every, on_progress=on_progress,
-                  deadline=deadline)
+    trace = train(replayed(step, data.device, cuda_graphs), steps=steps, log_every=log_every,
+                  on_progress=on_progress, deadline=deadline)
     return FitResult.power_series(coefficients(model), trace, data.device.type)

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from fits.data import check_dtype, powers
+from fits.data import check_dtype, power_rows
 from fits.descent import manual_cubic_step
 from fits.device import numpy_device
 from fits.loop import Progress, train
@@ -20,13 +20,12 @@ def fit(*, learning_rate: float, steps: int, samples: int, seed: int, dtype: str
     kind = np.dtype(check_dtype(dtype))
     x = np.linspace(-math.pi, math.pi, samples, dtype=kind)
     y = np.sin(x)
-    p = powers(x, 3)
+    rows = power_rows(x, 3)
     draws = np.random.RandomState(seed)  # its own stream: the global numpy state stays untouched
-    b = [kind.type(draws.randn()) for _ in range(4)]
+    b = np.array([[draws.randn()] for _ in range(4)], dtype=kind)
 
     # A diverging fit is reported through its NaN/inf losses, not as overflow warnings.
     with np.errstate(over="ignore", invalid="ignore"):
-        trace = train(lambda: manual_cubic_step(b, p, y, learning_rate),
-                      steps=steps, log_every=log_every, on_progress=on_progress,
-                  deadline=deadline)
-    return FitResult.power_series(b, trace, where)
+        trace = train(manual_cubic_step(b, rows, y, learning_rate),
+                      steps=steps, log_every=log_every, on_progress=on_progress, deadline=deadline)
+    return FitResult.power_series(b.ravel(), trace, where)

@@ -5,6 +5,7 @@ from typing import Sequence
 
 import torch
 
+from fits.cuda_graph import replayed
 from fits.data import powers, sine
 from fits.descent import optimizer_step
 from fits.loop import Progress, train
@@ -25,13 +26,14 @@ class Polynomial3(torch.nn.Module):
 
 
 def fit(*, learning_rate: float, steps: int, samples: int, seed: int, dtype: str, device: str,
-        log_every: int, on_progress: Progress | None = None,
-        deadline: float | None = None) -> FitResult:
+        log_every: int, on_progress: Progress | None = None, deadline: float | None = None,
+        cuda_graphs: bool = True) -> FitResult:
     """Fit y = sin(x) with the Polynomial3 module, MSELoss(sum) and SGD."""
     data = sine(samples, dtype, device)
     model = Polynomial3(normal_scalars(seed, 4, data.dtype, data.device))
-    optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate)
+    # foreach: one update call for the four parameters (the same bits as one at a time).
+    optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate, foreach=True)
     step = optimizer_step(model, powers(data.x, 3), data.y, optimizer)
-    trace = train(step, steps=steps, log_every=log_every, on_progress=on_progress,
-                  deadline=deadline)
+    trace = train(replayed(step, data.device, cuda_graphs), steps=steps, log_every=log_every,
+                  on_progress=on_progress, deadline=deadline)
     return FitResult.power_series(model.parameters(), trace, data.device.type)

@@ -1,7 +1,10 @@
 """The `tensor` variant: a cubic fitted by hand-written gradients on torch tensors (no autograd)."""
 from __future__ import annotations
 
-from fits.data import powers, sine
+import torch
+
+from fits.cuda_graph import replayed
+from fits.data import power_rows, sine
 from fits.descent import manual_cubic_step
 from fits.loop import Progress, train
 from fits.result import FitResult
@@ -9,13 +12,12 @@ from fits.seeding import normal_scalars
 
 
 def fit(*, learning_rate: float, steps: int, samples: int, seed: int, dtype: str, device: str,
-        log_every: int, on_progress: Progress | None = None,
-        deadline: float | None = None) -> FitResult:
+        log_every: int, on_progress: Progress | None = None, deadline: float | None = None,
+        cuda_graphs: bool = True) -> FitResult:
     """Fit y = sin(x) with b_0 + b_1 x + b_2 x^2 + b_3 x^3 on torch tensors, gradients by hand."""
     data = sine(samples, dtype, device)
-    p = powers(data.x, 3)
-    b = normal_scalars(seed, 4, data.dtype, data.device)
-    trace = train(lambda: manual_cubic_step(b, p, data.y, learning_rate),
-                  steps=steps, log_every=log_every, on_progress=on_progress,
-                  deadline=deadline)
-    return FitResult.power_series(b, trace, data.device.type)
+    rows = power_rows(data.x, 3)
+    b = torch.stack(normal_scalars(seed, 4, data.dtype, data.device)).unsqueeze(1)
+    step = replayed(manual_cubic_step(b, rows, data.y, learning_rate), data.device, cuda_graphs)
+    trace = train(step, steps=steps, log_every=log_every, on_progress=on_progress, deadline=deadline)
+    return FitResult.power_series(b.ravel(), trace, data.device.type)
