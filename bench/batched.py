@@ -1,0 +1,107 @@
+"""Batched fits per second, and how far each batched job lands from the same job run alone.
+
+    .venv/bin/python -m bench.batched                  # CPU: B = 1, 10, 100, 1000 (1000 for the fast ones)
+    .venv/bin/python -m bench.batched --device cuda    # GPU: B = 1, 10, 100, 1000, 10000, all but numpy
+
+Default-size jobs (2000 steps, 2000 samples, log every 100, the variant's default dtype and learning
+rate), seeds 0..B-1. A cell is the best of up to three runs of fits.batched.run_batch (one if a run
+takes over a second). A sample of jobs of the widest batch (first, middle, last) also runs alone
+through fits.registry.run: `solo` is the best of those runs' fits/s, `max rel diff` the largest
+relative difference of any of their logged losses from the batched ones; 0 is bit for bit.
+Imports only fits, torch, numpy and the standard library, so it runs on a bare GPU machine.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from fits import batched, catalog, registry
+
+# On 2 CPU cores a B = 1000 pass of the slower variants takes 10-20 s each: only these get it there.
+CPU_WIDE = ("numpy", "tensor", "autograd")
+
+
+def jobs(variant: str, count: int, device: str) -> list[dict]:
+    """`count` default-size jobs of `variant` with seeds 0..count-1."""
+    defaults = dict(catalog.VARIANTS[variant].defaults)
+    defaults["device"] = "cpu" if variant == "numpy" else device
+    return [{**defaults, "seed": seed} for seed in range(count)]
+
+
+def best_rate(variant: str, batch: list[dict]) -> tuple[float, list]:
+    """Fits per second of run_batch over `batch`, the best of up to three runs, and the last results."""
+    best, results = 0.0, []
+    for _ in range(3):
+        started = time.perf_counter()
+        results = batched.run_batch(variant, batch)
+        took = time.perf_counter() - started
+        best = max(best, len(batch) / took)
+        if took > 1.0:
+            break
+    return best, results
+
+
+def solo_comparison(variant: str, batch: list[dict], results: list) -> tuple[float, float]:
+    """Solo runs of the first, middle and last job: the best solo fits/s, and the largest
+    |batched - solo| / |solo| over every logged loss they have."""
+    fastest, worst = 0.0, 0.0
+    for j in sorted({0, len(batch) // 2, len(batch) - 1}):
+        started = time.perf_counter()
+        solo = registry.run(variant, batch[j])
+        fastest = max(fastest, 1 / (time.perf_counter() - started))
+        for (_, alone), (_, together) in zip(solo.loss_history, results[j].loss_history):
+            worst = max(worst, abs(together - alone) / abs(alone))
+    return fastest, worst
+
+
+def row(variant: str, sizes: list[int], device: str) -> list[str]:
+    """One table row: solo and batched fits/s per size, and the sampled max relative difference."""
+    batched.run_batch(variant, [{**job, "steps": 10, "log_every": 10} for job in jobs(variant, 2, device)])
+    cells, widest = [], None
+    for size in sizes:
+        if device == "cpu" and size >= 1000 and variant not in CPU_WIDE:
+            cells.append(f"{'-':>8}")
+            continue
+        batch = jobs(variant, size, device)
+        rate, results = best_rate(variant, batch)
+        cells.append(f"{rate:8.1f}")
+        widest = (batch, results)
+    if widest is None:
+        return [f"{'-':>8}"] + cells + [f"{'-':>13}"]
+    solo, difference = solo_comparison(variant, *widest)
+    return [f"{solo:8.1f}"] + cells + [f"{difference:13.1e}" if difference else f"{'0 (bit-exact)':>13}"]
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.batched", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--sizes", type=lambda s: [int(v) for v in s.split(",")], default=None,
+                        help="batch sizes, comma-separated (default 1,10,100,1000; cuda adds 10000)")
+    parser.add_argument("--variants", type=lambda s: s.split(","), default=None,
+                        help="comma-separated (default: every batchable one; on cuda all but numpy)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (default 1, as a worker runs: TORCH_THREADS=1; a 2-core "
+                             "machine runs two workers)")
+    args = parser.parse_args(argv)
+    sizes = args.sizes or [1, 10, 100, 1000] + ([10000] if args.device == "cuda" else [])
+    variants = args.variants or [v for v in sorted(batched.BUILDERS)
+                                 if not (args.device == "cuda" and v == "numpy")]
+    torch.set_num_threads(args.threads)
+    threads = torch.get_num_threads()
+    where = torch.cuda.get_device_name() if args.device == "cuda" else \
+        f"{threads} CPU thread{'s' * (threads != 1)} (a worker's TORCH_THREADS)"
+    print(f"batched fits/s, default-size jobs, torch {torch.__version__} on {where}")
+    if args.device == "cuda":
+        print("numpy is CPU-only: it is in the CPU table, not this one")
+    elif any(size >= 1000 for size in sizes):
+        print(f"B >= 1000 only for {', '.join(CPU_WIDE)} on the CPU ('-': not run)")
+    header = f"{'variant':16} {'solo':>8} " + " ".join(f"{'B=' + str(s):>8}" for s in sizes)
+    print(header + f" {'max rel diff':>13}")
+    for variant in variants:
+        print(f"{variant:16} " + " ".join(row(variant, sizes, args.device)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""Batched execution: several jobs of one variant and shape trained in one vectorised pass.
+
+Each job keeps its own init (its seed's), learning rate and history; row j of every batched tensor is
+job j, and no operation mixes rows, so a job that diverges never touches the others. How close each
+job stays to its solo run (fits.registry.run), per variant, as tests/unit/fits/test_batched.py checks:
+
+- custom_function: bit for bit on the CPU. Its step is elementwise plus row sums, and a row sum of a
+  (B, N) tensor is the same reduction as the solo loop's sum of N values (with one torch thread, as
+  workers run, or up to 32,768 samples: past that, two threads split a solo sum but not a row sum).
+- numpy, tensor, autograd, module, nn: within 1e-5 relative on every logged loss; measured at most
+  1e-6 in float32 and 2e-15 in float64 (numpy). The cubic is one matrix product per batch
+  (fits/batched_variants.py says why), which sums in another order than the solo loop's `.sum()`.
+- optim: not reproducible. float32 RMSprop is chaotic: the rounding differences above are enough to
+  move it. Its logged losses agree to 1e-5 up to step 199, then drift: over seeds 0-19 on the
+  defaults, by up to 3-4% of the loss (median 0.1%) late in the run, on the CPU as on a GPU.
+
+On a GPU nothing is bit for bit (the solo and batched reductions are launched with other shapes).
+dynamic (an order drawn per step and job, and SGD momentum that skips the unused weight) and lstsq
+(one solve, no loop to vectorise) run alone: their batch_key is None.
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import Callable, Mapping, Optional, Sequence
+
+import torch
+
+from fits import batched_variants as bv
+from fits import legendre
+from fits.batched_updates import Stepper
+from fits.data import sine
+from fits.device import numpy_device
+from fits.errors import FitTimeout
+from fits.loop import Trace
+from fits.result import FitResult
+
+# progress(step_done, steps, losses): losses holds every job's loss at this history point, in order.
+BatchProgress = Callable[[int, int, list], None]
+
+BUILDERS = {
+    "autograd": bv.autograd_cubics,
+    "custom_function": bv.legendre_cubics,
+    "module": bv.module_cubics,
+    "nn": bv.sequential_cubics,
+    "numpy": bv.numpy_cubics,
+    "optim": bv.rmsprop_cubics,
+    "tensor": bv.tensor_cubics,
+}
+# torch.optim keeps one learning rate per param group: jobs share a pass only if they share it.
+SHARED_RATE = ("module", "optim")
+SHAPE = ("steps", "samples", "dtype", "device", "log_every")
+# Elements of one (jobs x samples) tensor per chunk: CPU chunks stay in cache, GPU ones bound memory.
+CHUNK_ELEMENTS = {"cpu": 1 << 17, "cuda": 1 << 27}
+
+
+def batch_key(variant: str, params: Mapping) -> tuple | None:
+    """Jobs with equal keys can run in one vectorised pass; None: this job runs alone."""
+    if variant not in BUILDERS:
+        return None
+    rate = (params["learning_rate"],) if variant in SHARED_RATE else ()
+    return (variant, *(params[name] for name in SHAPE), *rate)
+
+
+def run_batch(variant: str, params_list: Sequence[Mapping], on_progress: Optional[BatchProgress] = None,
+              deadline: Optional[float] = None) -> list[FitResult]:
+    """Run jobs with the same batch_key together; one FitResult per job, in order, each as registry.run would give."""
+    if not params_list:
+        return []
+    keys = {batch_key(variant, params) for params in params_list}
+    if None in keys or len(keys) != 1:
+        raise ValueError(f"jobs of variant {variant!r} with batch keys {sorted(map(str, keys))} "
+                         "cannot share a pass; group them by batch_key")
+    first = params_list[0]
+    if variant == "numpy":
+        where, data = numpy_device(first["device"]), bv.numpy_data(first["samples"], first["dtype"])
+    else:
+        data = sine(first["samples"], first["dtype"], first["device"])
+        where = data.device.type
+    size = max(1, CHUNK_ELEMENTS.get(where, CHUNK_ELEMENTS["cuda"]) // first["samples"])
+    chunks = [BUILDERS[variant](params_list[i:i + size], data) for i in range(0, len(params_list), size)]
+    runs = train_batch(chunks, len(params_list), steps=first["steps"], log_every=first["log_every"],
+                       on_progress=on_progress, deadline=deadline)
+    return [result(variant, values, trace, where) for values, trace in runs]
+
+
+def result(variant: str, values: list[float], trace: Trace, device: str) -> FitResult:
+    """One job's FitResult from its parameters and its trace, as its solo fit builds it."""
+    if variant == "custom_function":
+        return FitResult.of(values, legendre.power_basis(values), legendre.formula(values), trace, device)
+    return FitResult.power_series(values, trace, device)
+
+
+def train_batch(chunks: Sequence[Stepper], size: int, *, steps: int, log_every: int,
+                on_progress: Optional[BatchProgress] = None,
+                deadline: Optional[float] = None) -> list[tuple[list[float], Trace]]:
+    """Step every chunk `steps` times; (parameters, trace) per job. fits.loop.train's rules, per job:
+    a job's history ends at its first non-finite logged loss (its parameters are kept as they were
+    there), the pass stops once every job has, and FitTimeout is raised past `deadline`."""
+    points: list[tuple[int, list[float]]] = []  # (step, every job's loss) per history point
+    stopped: dict[int, tuple[int, float, list[float]]] = {}  # job: (its points, loss, parameters)
+    in_callback = 0.0
+    start = time.perf_counter()
+    for t in range(steps):
+        if deadline is not None and time.monotonic() > deadline:
+            raise FitTimeout(t, steps)
+        logged = (t + 1) % log_every == 0
+        losses = [chunk.step(logged or t == steps - 1) for chunk in chunks]
+        if not logged:
+            continue
+        values = gather(losses)  # the one host sync of a history point
+        points.append((t, values))
+        if not all(map(math.isfinite, values)):
+            stop(stopped, values, len(points), chunks)
+            if len(stopped) == size:
+                break  # every job has diverged: nothing is left to compute
+            values = [stopped[j][1] if j in stopped else v for j, v in enumerate(values)]
+        if on_progress is not None:
+            called = time.perf_counter()
+            on_progress(t + 1, steps, values)
+            in_callback += time.perf_counter() - called
+    finals, parameters = gather(losses), gather([chunk.values() for chunk in chunks])
+    duration = time.perf_counter() - start - in_callback
+    logged_steps = [t for t, _ in points]
+    columns = list(zip(*(values for _, values in points))) or [()] * size  # columns[j]: job j's losses
+    runs = []
+    for j in range(size):
+        count, final, params = stopped.get(j, (len(points), finals[j], parameters[j]))
+        runs.append((params, Trace(list(zip(logged_steps[:count], columns[j][:count])), final, duration)))
+    return runs
+
+
+def stop(stopped: dict, values: list[float], count: int, chunks: Sequence[Stepper]) -> None:
+    """Close the history of each job whose loss just became non-finite, keeping its parameters."""
+    parameters = None
+    for j, value in enumerate(values):
+        if j not in stopped and not math.isfinite(value):
+            parameters = parameters or gather([chunk.values() for chunk in chunks])
+            stopped[j] = (count, value, parameters[j])
+
+
+def gather(parts: Sequence) -> list:
+    """Concatenate the chunks' tensors (or numpy arrays) along jobs into one Python list."""
+    if isinstance(parts[0], torch.Tensor):
+        return torch.cat(list(parts)).tolist()
+    return [row for part in parts for row in part.tolist()]

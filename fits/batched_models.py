@@ -1,0 +1,78 @@
+"""The batched models, and where each job's copy of them starts (its seed's init, as solo runs draw it)."""
+from __future__ import annotations
+
+import math
+from typing import Callable, Mapping, Sequence
+
+import torch
+
+from fits import nn_sequential
+from fits.data import Sample
+
+
+class Polynomial3Batch(torch.nn.Module):
+    """B Polynomial3 modules side by side: four (B,) Parameters, job j's b_k at [j]."""
+
+    def __init__(self, init: torch.Tensor):
+        super().__init__()
+        self.b_0, self.b_1, self.b_2, self.b_3 = (torch.nn.Parameter(init[:, k].clone()) for k in range(4))
+
+    def forward(self, design: torch.Tensor) -> torch.Tensor:
+        """(B, N): b_0 + b_1 x + b_2 x^2 + b_3 x^3 for every job, as one product with the design matrix."""
+        return torch.stack([self.b_0, self.b_1, self.b_2, self.b_3], dim=1) @ design
+
+
+def random_cubics(jobs: Sequence[Mapping], data: Sample) -> torch.Tensor:
+    """(B, 4): row j holds what normal_scalars(seed_j, 4, ...) draws, drawn on the CPU, moved once."""
+    # The same draws from one reseeded generator, four at a time: a generator and four calls per job
+    # cost 12 times more, which adds up at GPU rates. test_batched checks the numbers are the same.
+    generator, rows = torch.Generator(device="cpu"), []
+    for job in jobs:
+        generator.manual_seed(job["seed"])
+        rows.append(torch.randn(4, generator=generator, dtype=data.dtype))
+    return torch.stack(rows).to(data.device)
+
+
+class LinearRows(torch.nn.Linear):
+    """nn.Linear(3, B) holding B jobs' Linear(3, 1) layers (row j of weight and bias is job j's).
+
+    Its forward is Linear's product transposed, weight @ inputs.T + bias, taking the (3, N) rows of
+    (x, x^2, x^3): job j's outputs, losses and gradients are then the contiguous row j, and autograd's
+    weight gradient a plain (B, N) @ (N, 3) product (Linear's own layout makes it a transposed one
+    that MKL runs 10 to 20 times slower).
+    """
+
+    def forward(self, rows: torch.Tensor) -> torch.Tensor:
+        return torch.addmm(self.bias.unsqueeze(1), self.weight, rows)
+
+
+def sequential_layer(jobs: Sequence[Mapping], data: Sample) -> tuple[LinearRows, torch.Tensor]:
+    """The jobs' layers as one LinearRows, each with the init nn_sequential.build draws for its seed,
+    and its input: the rows x, x^2, x^3 of the solo loop's (N, 3) input."""
+    weight, bias = linear_inits(jobs)
+    layer = torch.nn.utils.skip_init(LinearRows, 3, len(jobs), device=data.device, dtype=data.dtype)
+    with torch.no_grad():
+        layer.weight.copy_(weight)
+        layer.bias.copy_(bias)
+    _, xx = nn_sequential.build(jobs[0]["seed"], data)
+    return layer, xx.T.contiguous()
+
+
+def linear_inits(jobs: Sequence[Mapping]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, 3) weights and (B,) biases: row j is the init nn_sequential.build draws for seed_j.
+
+    nn.Linear(3, 1).reset_parameters with a reseeded generator in place of the seeded global one:
+    building B modules costs 20 times more. test_batched checks the numbers are build's.
+    """
+    generator = torch.Generator(device="cpu")
+    weight, bias = torch.empty(len(jobs), 3), torch.empty(len(jobs))
+    for j, job in enumerate(jobs):
+        generator.manual_seed(job["seed"])
+        torch.nn.init.kaiming_uniform_(weight[j:j + 1], a=math.sqrt(5), generator=generator)
+        torch.nn.init.uniform_(bias[j:j + 1], -1 / math.sqrt(3), 1 / math.sqrt(3), generator=generator)
+    return weight, bias
+
+
+def sequential_values(layer: LinearRows) -> Callable[[], torch.Tensor]:
+    """(B, 4): [bias, weight for x, x^2, x^3] per job, as nn_sequential.coefficients lists them."""
+    return lambda: torch.cat([layer.bias.unsqueeze(1), layer.weight], 1).detach()
