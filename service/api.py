@@ -5,8 +5,8 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
 from fits import catalog
-from service import inputs, jobs
-from service.document import job_document
+from service import inputs, jobs, sweeps
+from service.document import job_document, sweep_document
 from service.models import JobStatus
 from service.openapi import document as openapi_document
 from service.problems import Problem, problem_response
@@ -77,10 +77,43 @@ def index():
     q = inputs.listing_query()
     with _state().sessions() as session:
         rows, after = jobs.page(session=session, variant=q["variant"], status=q["status"],
-                                limit=q["limit"], after=q["after"],
+                                sweep=q["sweep"], limit=q["limit"], after=q["after"],
                                 newest_first=q["order"] == "-created_at")
         cursor = inputs.encode_cursor(after, q["order"]) if after else None
         return jsonify({"items": [job_document(j) for j in rows], "next_cursor": cursor})
+
+
+@blueprint.post("/sweeps")
+def create_sweep():
+    """Record a sweep and one queued job per grid point, then enqueue them; 202 with its Location."""
+    state = _state()
+    variant, base, grid, points, timeout_s = inputs.sweep_submission(state.settings)
+    with state.sessions() as session:
+        sweep, made = sweeps.create(session=session, variant=variant, params=base, grid=grid,
+                                    points=points, timeout_s=timeout_s)
+        try:
+            for job in made:
+                enqueue(state.celery, job)
+        except Exception as err:  # committed: the sweeper sends whatever did not go out
+            log.warning("enqueue of sweep %s failed: %s", sweep.id, err)
+            raise Problem(503, f"sweep {sweep.id} is recorded but the queue is unreachable; its jobs "
+                               "stay queued and are sent once it is back", sweep_id=sweep.id) from None
+        document = sweep_document(sweep, sweeps.counts(session=session, sweep_id=sweep.id), None)
+    response = jsonify(document)
+    response.status_code = 202
+    response.headers["Location"] = f"/api/v1/sweeps/{sweep.id}"
+    return response
+
+
+@blueprint.get("/sweeps/<sweep_id>")
+def show_sweep(sweep_id):
+    """One sweep: its jobs' counts by status and its best job so far."""
+    with _state().sessions() as session:
+        sweep = sweeps.get(session=session, sweep_id=sweep_id) if jobs.is_id(sweep_id) else None
+        if sweep is None:
+            raise Problem(404, f"no sweep with id {sweep_id!r}", field="id")
+        return jsonify(sweep_document(sweep, sweeps.counts(session=session, sweep_id=sweep.id),
+                                      sweeps.best(session=session, sweep_id=sweep.id)))
 
 
 @blueprint.post("/jobs/<job_id>/cancel")

@@ -26,6 +26,25 @@ def job_document(job) -> dict:
         "device": job.device,
         "worker": job.worker,
         "timeout_s": job.timeout_s,
+        "sweep_id": job.sweep_id,
         "result": job.result,
         "error": job.error,
+    }
+
+
+def sweep_document(sweep, counts, best) -> dict:
+    """The JSON document of one sweep: what it asked, how far its jobs are, and its best job."""
+    done = sum(n for status, n in counts.items() if status not in ("queued", "running"))
+    return {
+        "id": sweep.id,
+        "variant": sweep.variant,
+        "params": sweep.params,
+        "grid": sweep.grid,
+        "size": sweep.size,
+        "created_at": iso(sweep.created_at),
+        "counts": counts,
+        "finished": done == sweep.size,
+        "best": None if best is None else {"job_id": best.id, "final_loss": best.final_loss,
+                                           "params": best.params},
+        "jobs": f"/api/v1/jobs?sweep={sweep.id}",
     }

@@ -12,7 +12,9 @@ from service.models import JobStatus
 from service.problems import Problem
 
 SUBMIT_FIELDS = ("variant", "params", "timeout_s")
-LISTING_FIELDS = ("variant", "status", "order_by", "limit", "cursor")
+SWEEP_FIELDS = ("variant", "params", "grid", "timeout_s")
+LISTING_FIELDS = ("variant", "status", "sweep", "order_by", "limit", "cursor")
+MAX_SWEEP_POINTS = 10_000  # one sweep's jobs are inserted in one transaction
 ORDERS = ("-created_at", "created_at")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -55,6 +57,57 @@ def submission(settings):
     return body["variant"], resolved, requested, _timeout(body.get("timeout_s"), settings)
 
 
+def sweep_submission(settings):
+    """(variant, base params as sent, grid, resolved params of every point, timeout_s) from a POST
+    /sweeps body. Without a seed in params or grid, every point gets the same chosen seed."""
+    body = json_object()
+    for key in body:
+        if key not in SWEEP_FIELDS:
+            raise Problem(422, f"unknown field; allowed: {', '.join(SWEEP_FIELDS)}", field=key)
+    for key in ("variant", "grid"):
+        if key not in body:
+            raise Problem(422, "is required", field=key)
+    base, grid = body.get("params") or {}, body["grid"]
+    try:
+        variant = fit_params.variant_named(body["variant"])
+        first = fit_params.resolve(variant.name, base)  # checks the base; chooses the shared seed
+    except ParamError as err:
+        raise Problem(422, err.detail, field=err.field) from None
+    points = _grid_points(grid, base, variant)
+    shared = {**base, "seed": base.get("seed", first.get("seed"))} if "seed" in variant.params else base
+    resolved = []
+    for point in points:
+        try:
+            resolved.append(fit_params.resolve(variant.name, {**shared, **point}))
+        except ParamError as err:
+            name = err.field.removeprefix("params.")
+            field = f"grid.{name}" if name in point else err.field
+            raise Problem(422, f"{err.detail} (at grid point {point})", field=field) from None
+    return variant.name, base, grid, resolved, _timeout(body.get("timeout_s"), settings)
+
+
+def _grid_points(grid, base, variant):
+    # Every combination of the grid's lists, the last key varying fastest.
+    if not isinstance(grid, dict) or not grid:
+        raise Problem(422, "must be an object mapping parameters to lists of values", field="grid")
+    total = 1
+    for key, values in grid.items():
+        if key not in variant.params:
+            raise Problem(422, f"unknown parameter for {variant.name}; allowed: "
+                               f"{', '.join(variant.params)}", field=f"grid.{key}")
+        if key in base:
+            raise Problem(422, "is in both params and grid; give it in one of them", field=f"grid.{key}")
+        if not isinstance(values, list) or not values:
+            raise Problem(422, "must be a non-empty list of values", field=f"grid.{key}")
+        total *= len(values)
+        if total > MAX_SWEEP_POINTS:
+            raise Problem(422, f"the grid has more than {MAX_SWEEP_POINTS:,} points", field="grid")
+    points = [{}]
+    for key, values in grid.items():
+        points = [{**point, key: value} for point in points for value in values]
+    return points
+
+
 def _timeout(value, settings):
     # The job's time budget: the server's default when absent, never past the server's maximum.
     if value is None:
@@ -74,7 +127,7 @@ def idempotency_key():
 
 
 def listing_query():
-    """Checked filters for GET /jobs: variant, status, order_by, limit, cursor."""
+    """Checked filters for GET /jobs: variant, status, sweep, order_by, limit, cursor."""
     for key in request.args:
         if key not in LISTING_FIELDS:
             raise Problem(400, f"unknown query parameter; allowed: {', '.join(LISTING_FIELDS)}",
@@ -92,7 +145,10 @@ def listing_query():
     order = args.get("order_by", ORDERS[0])
     if order not in ORDERS:
         raise Problem(400, f"must be one of {', '.join(ORDERS)}", field="order_by")
-    return {"variant": variant, "status": status, "order": order,
+    sweep = args.get("sweep")
+    if sweep is not None and not is_id(sweep):
+        raise Problem(400, "is not a sweep id", field="sweep")
+    return {"variant": variant, "status": status, "sweep": sweep, "order": order,
             "limit": _limit(args.get("limit", str(DEFAULT_LIMIT))),
             "after": _cursor(args.get("cursor"), order)}
 

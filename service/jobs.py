@@ -2,9 +2,10 @@
 import re
 import secrets
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import select, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from service.models import Job, JobStatus
@@ -81,11 +82,13 @@ def get(*, session, job_id):
     return session.get(Job, job_id)
 
 
-def page(*, session, variant=None, status=None, limit=50, after=None, newest_first=True):
+def page(*, session, variant=None, status=None, sweep=None, limit=50, after=None, newest_first=True):
     """Up to `limit` jobs past the id `after`, and the id to continue from (None at the end)."""
     query = select(Job)
     if variant is not None:
         query = query.where(Job.variant == variant)
+    if sweep is not None:
+        query = query.where(Job.sweep_id == sweep)
     if status is not None:
         query = query.where(Job.status == status)
     if after is not None:
@@ -177,23 +180,44 @@ def queued(*, session):
                                 .order_by(Job.id)))
 
 
-def claim(*, session, job_id, worker, device, pid=None, takeover=None):
-    """Compare-and-set queued -> running; the claimed job (attempts counted), or None if it is not
-    queued any more (a duplicate delivery, a cancelled or finished job). With `takeover` (an
-    attempt number) it instead takes a job still running at that attempt, whose process died."""
-    stamp = now()
+def claim(*, session, job_id, worker, pid=None, takeover=None):
+    """Compare-and-set queued -> running in one statement; the claimed job (attempts counted), or
+    None if it is not queued any more (a duplicate delivery, a cancelled or finished job). With
+    `takeover` (an attempt number) it instead takes a job still running at that attempt, whose
+    process died."""
     if takeover is None:
         where = (Job.id == job_id, Job.status == JobStatus.QUEUED.value)
     else:
         where = _held(job_id, takeover)
-    attempt = session.execute(
+    claimed = _claim_where(session, where, worker, pid)
+    return claimed[0] if claimed else None
+
+
+def claim_siblings(*, session, first, same, limit, worker, pid=None, scan=None):
+    """Claim up to `limit` more queued jobs of first's variant that same(job) accepts, oldest first:
+    a batch to run in one pass. Each is a compare-and-set, so no job lands in two batches."""
+    if limit <= 0:
+        return []
+    candidates = session.scalars(
+        select(Job).where(Job.status == JobStatus.QUEUED.value, Job.variant == first.variant,
+                          Job.id != first.id)
+        .order_by(Job.id).limit(scan or 4 * limit)).all()
+    chosen = [job.id for job in candidates if same(job)][:limit]
+    session.expunge_all()  # the claim below returns fresh rows
+    if not chosen:
+        return []
+    return _claim_where(session, (Job.id.in_(chosen), Job.status == JobStatus.QUEUED.value), worker, pid)
+
+
+def _claim_where(session, where, worker, pid):
+    stamp = now()
+    claimed = list(session.scalars(
         update(Job).where(*where)
         .values(status=JobStatus.RUNNING.value, attempts=Job.attempts + 1, started_at=stamp,
-                heartbeat_at=stamp, worker=worker, worker_pid=pid, device=device, progress_step=0)
-        .returning(Job.attempts)
-    ).scalar()
+                heartbeat_at=stamp, worker=worker, worker_pid=pid, progress_step=0)
+        .returning(Job), execution_options={"populate_existing": True}))
     session.commit()
-    return None if attempt is None else session.get(Job, job_id, populate_existing=True)
+    return claimed
 
 
 def _held(job_id, attempt):
@@ -201,25 +225,56 @@ def _held(job_id, attempt):
     return (Job.id == job_id, Job.status == JobStatus.RUNNING.value, Job.attempts == attempt)
 
 
-def progress(*, session, job_id, attempt, step=None):
-    """Record a heartbeat (and progress, given a step); False when the claim is lost (cancelled or
-    taken over)."""
+def beat(*, session, claims, step=None, device=None) -> set:
+    """Record a heartbeat (and progress, given a step) for running jobs {id: attempt}; returns the
+    ids whose claim still holds (a cancelled or taken-over job is missing from it)."""
     values = {"heartbeat_at": now()}
     if step is not None:
         values["progress_step"] = step
-    held = session.execute(update(Job).where(*_held(job_id, attempt)).values(**values)).rowcount
-    session.commit()
-    return bool(held)
-
-
-def finish(*, session, job_id, attempt, status, result=None, error=None, device=None):
-    """Write the outcome if this attempt still holds the claim; returns whether it did."""
-    values = {"status": JobStatus(status).value, "finished_at": now(), "result": result,
-              "error": error}
-    if result is not None:
-        values["progress_step"] = Job.progress_steps
     if device is not None:
         values["device"] = device
-    held = session.execute(update(Job).where(*_held(job_id, attempt)).values(**values)).rowcount
+    held = session.scalars(
+        update(Job).where(Job.status == JobStatus.RUNNING.value,
+                          tuple_(Job.id, Job.attempts).in_(list(claims.items())))
+        .values(**values).returning(Job.id)).all()
     session.commit()
-    return bool(held)
+    return set(held)
+
+
+def finish(*, session, job_id, attempt, status, result=None, error=None, device=None, step=None):
+    """Write the outcome if this attempt still holds the claim; returns whether it did."""
+    outcome = Outcome(job_id, attempt, status, result, error, device, step)
+    return bool(finish_many(session=session, outcomes=[outcome]))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt of a job came to, ready to be written."""
+
+    job_id: str
+    attempt: int
+    status: str
+    result: dict | None = None
+    error: dict | None = None
+    device: str | None = None
+    step: int | None = None  # how far it got, when it did not succeed
+
+
+def finish_many(*, session, outcomes) -> set:
+    """Write each outcome whose attempt still holds its claim, in one transaction; returns their ids."""
+    stamp, written = now(), set()
+    for o in outcomes:
+        status = JobStatus(o.status)
+        values = {"status": status.value, "finished_at": stamp, "result": o.result, "error": o.error}
+        if status is JobStatus.SUCCEEDED:
+            values["progress_step"] = Job.progress_steps
+        elif o.step is not None:
+            values["progress_step"] = o.step
+        if o.device is not None:
+            values["device"] = o.device
+        if o.result is not None:
+            values["final_loss"], values["duration_s"] = o.result.get("final_loss"), o.result.get("duration_s")
+        if session.execute(update(Job).where(*_held(o.job_id, o.attempt)).values(**values)).rowcount:
+            written.add(o.job_id)
+    session.commit()
+    return written

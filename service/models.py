@@ -2,7 +2,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Index, Integer, MetaData, String, text
+from sqlalchemy import JSON, DateTime, Float, Index, Integer, MetaData, String, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Named constraints, so SQLite and PostgreSQL (and the migrations) agree on every name.
@@ -61,6 +61,11 @@ class Job(Base):
     worker_pid: Mapped[int | None] = mapped_column(Integer)
     # The job's time budget in seconds, enforced by the training loop.
     timeout_s: Mapped[int | None] = mapped_column(Integer)
+    # The sweep that made it, if any.
+    sweep_id: Mapped[str | None] = mapped_column(String(32))
+    # Copied out of result, so a sweep's best job (and sorting) is an indexed query, not a JSON scan.
+    final_loss: Mapped[float | None] = mapped_column(Float)
+    duration_s: Mapped[float | None] = mapped_column(Float)
     device: Mapped[str | None] = mapped_column(String(16))
     worker: Mapped[str | None] = mapped_column(String(200))
     result: Mapped[dict | None] = mapped_column(JSON)
@@ -69,6 +74,7 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_variant_id", "variant", "id"),
         Index("ix_jobs_status_id", "status", "id"),
+        Index("ix_jobs_sweep_id_id", "sweep_id", "id"),
     )
 
 
@@ -90,3 +96,16 @@ class ApiToken(Base):
         Index("ix_api_tokens_name_active", "name", unique=True,
               sqlite_where=text("revoked_at IS NULL"), postgresql_where=text("revoked_at IS NULL")),
     )
+
+
+class Sweep(Base):
+    """A grid of jobs: one variant, base parameters, and lists of values to try."""
+
+    __tablename__ = "sweeps"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    variant: Mapped[str] = mapped_column(String(32))
+    params: Mapped[dict] = mapped_column(JSON)  # the base every point starts from
+    grid: Mapped[dict] = mapped_column(JSON)  # parameter -> the values tried
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

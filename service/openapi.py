@@ -25,6 +25,7 @@ class Operation:
 
 
 JOB_ID_PARAMETER = {"name": "job_id", "in": "path", "required": True, "schema": JOB_ID}
+SWEEP_ID_PARAMETER = {"name": "sweep_id", "in": "path", "required": True, "schema": JOB_ID}
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key", "in": "header", "required": False,
     "description": "The same key again returns the first job instead of creating another; "
@@ -35,12 +36,13 @@ LISTING = {
     "status": ref("JobStatus"),
     "order_by": {"type": "string", "enum": list(inputs.ORDERS), "default": inputs.ORDERS[0]},
     "limit": {"type": "integer", "minimum": 1, "maximum": inputs.MAX_LIMIT, "default": inputs.DEFAULT_LIMIT},
+    "sweep": {**JOB_ID, "description": "only the jobs of this sweep"},
     "cursor": {"type": "string", "maxLength": inputs.MAX_CURSOR,
                "description": "next_cursor of the previous page, with the same order_by"},
 }
 HEADERS = {
-    "Location": {"required": True, "description": "Where the job can be read",
-                 "schema": {"type": "string", "pattern": f"^/api/v1/jobs/{ID_PATTERN.pattern}$"}},
+    "Location": {"required": True, "description": "Where the new job (or sweep) can be read",
+                 "schema": {"type": "string", "pattern": f"^/api/v1/(jobs|sweeps)/{ID_PATTERN.pattern}$"}},
     "Idempotent-Replayed": {"description": "This Idempotency-Key's first job, not a new one",
                             "schema": {"const": "true"}},
     "Retry-After": {"required": True, "description": "Seconds to wait before trying again",
@@ -59,6 +61,9 @@ OPERATIONS = {
         for name in inputs.LISTING_FIELDS)),
     "api.show": Operation(200, JOB, (404, 503), (JOB_ID_PARAMETER,)),
     "api.cancel": Operation(200, JOB, (404, 409, 503), (JOB_ID_PARAMETER,)),
+    "api.create_sweep": Operation(202, ref("Sweep"), (400, 413, 422, 503), body="SweepSubmission",
+                                  headers=("Location",)),
+    "api.show_sweep": Operation(200, ref("Sweep"), (404, 503), (SWEEP_ID_PARAMETER,)),
     "api.healthz": Operation(200, HEALTH),
     "api.readyz": Operation(200, READY, (503,)),
     "probes.healthz": Operation(200, HEALTH),

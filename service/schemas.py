@@ -1,6 +1,7 @@
 """JSON Schemas of what the API reads and answers, built from the checks, the catalogue and the models."""
 from fits import catalog
 from fits.params import MAX_HISTORY_POINTS, MAX_STEPS_X_SAMPLES, rules
+from service.inputs import MAX_SWEEP_POINTS
 from service.jobs import ID_PATTERN
 from service.models import JobStatus
 
@@ -35,6 +36,9 @@ def schemas(settings) -> dict:
             "parameters": {"type": "array", "items": {"type": "string", "enum": PARAMETER_NAMES}}}),
         "Submission": {"oneOf": [_submission(v, settings) for _, v in sorted(catalog.VARIANTS.items())]},
         "Job": _job(),
+        "SweepSubmission": {"oneOf": [_sweep_submission(v, settings)
+                                      for _, v in sorted(catalog.VARIANTS.items())]},
+        "Sweep": _sweep(),
         "Page": _object({"items": {"type": "array", "items": ref("Job")},
                          "next_cursor": _nullable("string", description="null on the last page")}),
         "Problem": _object({
@@ -42,10 +46,11 @@ def schemas(settings) -> dict:
             "status": {"type": "integer", "minimum": 400, "maximum": 599}, "detail": {"type": "string"},
             "field": {"type": "string", "description": "the body field, header or query parameter at fault"},
             "job_id": {**JOB_ID, "description": "the job recorded before the queue failed"},
+            "sweep_id": {**JOB_ID, "description": "the sweep recorded before the queue failed"},
             "job": ref("Job"),
             "checks": {"type": "object", "additionalProperties": {"type": "string"}},
             "retry_after_s": {"type": "integer", "minimum": 0}},
-            optional=("field", "job_id", "job", "checks", "retry_after_s")),
+            optional=("field", "job_id", "sweep_id", "job", "checks", "retry_after_s")),
         "Health": _object({"status": {"const": "ok"}}),
         "Ready": _object({name: {"const": "ok"} for name in ("status", "database", "redis")}),
     }
@@ -71,6 +76,36 @@ def _submission(variant, settings):
             **_object(body, optional=("params", "timeout_s"))}
 
 
+def _sweep_submission(variant, settings):
+    # A job submission whose parameters may also come as lists in `grid`, one job per combination.
+    body = _submission(variant, settings)
+    names = list(rules(variant))
+    body["properties"]["grid"] = {
+        "type": "object", "minProperties": 1, "propertyNames": {"enum": names},
+        "additionalProperties": {"type": "array", "minItems": 1},
+        "description": f"parameter -> values to try; one job per combination, at most "
+                       f"{MAX_SWEEP_POINTS} in all; a parameter is in params or grid, not both"}
+    body["required"] = [*body["required"], "grid"]
+    return body
+
+
+def _sweep():
+    counts = {s.value: {"type": "integer", "minimum": 0} for s in JobStatus}
+    return _object({
+        "id": JOB_ID,
+        "variant": ref("VariantName"),
+        "params": {"type": "object", "description": "the base parameters, as sent"},
+        "grid": {"type": "object", "additionalProperties": {"type": "array"}},
+        "size": {"type": "integer", "minimum": 1},
+        "created_at": {"type": "string", "format": "date-time"},
+        "counts": _object(counts),
+        "finished": {"type": "boolean"},
+        "best": {**_object({"job_id": JOB_ID, "final_loss": {"type": "number"},
+                            "params": {"type": "object"}}), "type": ["object", "null"]},
+        "jobs": {"type": "string", "description": "the listing of the sweep's jobs"},
+    })
+
+
 def _job():
     return _object({
         "id": JOB_ID,
@@ -88,6 +123,7 @@ def _job():
         "device": _nullable("string"),
         "worker": _nullable("string"),
         "timeout_s": _nullable("integer", minimum=1),
+        "sweep_id": {**JOB_ID, "type": ["string", "null"]},
         "result": {**_object({
             "coefficients": {"type": "object", "additionalProperties": NUMBER_OR_NULL},
             "polynomial": {"type": "array", "items": NUMBER_OR_NULL},

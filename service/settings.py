@@ -58,6 +58,8 @@ class Settings:
     redeliver_after_s: float = 30.0
     # How long a worker keeps retrying a database write (its claim, its outcome) before giving up.
     db_retry_s: float = 300.0
+    # Most jobs of one variant and shape a worker claims together and runs as one vectorised pass.
+    batch_size: int = 64
     # API tokens on /api/v1: on, off, or auto (on unless HOST is a loopback address).
     auth: str = "auto"
     # Requests a client (its token, else its address) may make to /api/v1 per minute; 0 turns it off.
@@ -112,6 +114,8 @@ class Settings:
         if not 0 < self.heartbeat_s * 2 <= self.stale_after_s:
             found.append(f"STALE_AFTER_S ({self.stale_after_s:g}) must be at least twice HEARTBEAT_S "
                          f"({self.heartbeat_s:g}), or live jobs would be taken for dead")
+        if self.batch_size < 1:
+            found.append(f"BATCH_SIZE ({self.batch_size}) must be at least 1 (1 runs every job alone)")
         if self.max_attempts < 1:
             found.append(f"MAX_ATTEMPTS ({self.max_attempts}) must be at least 1")
         if self.sweep_interval_s <= 0 or self.redeliver_after_s <= 0 or self.db_retry_s < 0:

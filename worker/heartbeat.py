@@ -1,21 +1,27 @@
-"""A running job's heartbeat: a thread that proves, every HEARTBEAT_S, that its worker is alive."""
+"""Running jobs' heartbeat and progress, written by a thread so the training loop never waits on the
+database: a write when progress moved (at most every TICK_S), else one every HEARTBEAT_S."""
 import logging
 import threading
+import time
 
 from service import jobs
 from service.db import UNAVAILABLE
 
 log = logging.getLogger(__name__)
+# Progress shows within half a second; a short job writes none (its outcome says it all).
+TICK_S = 0.5
 
 
 class Heartbeat:
-    """Writes heartbeat_at while the fit runs, also between history points; notes a lost claim."""
+    """Keeps the claims {job id: attempt} of a run alive; notes which ones were lost."""
 
-    def __init__(self, store, job_id, attempt, interval_s):
-        self.store, self.job_id, self.attempt, self.interval_s = store, job_id, attempt, interval_s
-        self.lost = threading.Event()  # the claim is gone: cancelled, or taken over by the sweeper
+    def __init__(self, store, claims, interval_s, device=None):
+        self.store, self.claims, self.interval_s, self.device = store, dict(claims), interval_s, device
+        self.step = None  # the last history point the loop reached; the loop sets it
+        self.lost = set()  # cancelled, or taken over by the sweeper
+        self.all_lost = threading.Event()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name=f"heartbeat-{job_id}", daemon=True)
+        self._thread = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
 
     def __enter__(self):
         self._thread.start()
@@ -26,18 +32,23 @@ class Heartbeat:
         self._thread.join()
 
     def _beat(self):
-        failing = False  # logged once per outage
-        while not self._stop.wait(self.interval_s):
+        written, last, failing = None, time.monotonic(), False
+        while not self._stop.wait(min(TICK_S, self.interval_s)):
+            step = self.step
+            if step == written and time.monotonic() - last < self.interval_s:
+                continue
+            live = {k: v for k, v in self.claims.items() if k not in self.lost}
             try:
                 with self.store.session() as session:
-                    held = jobs.progress(session=session, job_id=self.job_id, attempt=self.attempt)
+                    held = jobs.beat(session=session, claims=live, step=step, device=self.device)
             except UNAVAILABLE as err:
                 # The fit goes on; the outcome write will wait for the database to come back.
                 if not failing:
-                    log.warning("job %s: heartbeat not written: %s", self.job_id, type(err).__name__)
+                    log.warning("heartbeat of %s not written: %s", ", ".join(live), type(err).__name__)
                 failing = True
                 continue
-            failing = False
-            if not held:
-                self.lost.set()
+            written, last, failing, self.device = step, time.monotonic(), False, None
+            self.lost |= live.keys() - held
+            if len(self.lost) == len(self.claims):
+                self.all_lost.set()
                 return

@@ -1,4 +1,5 @@
-"""Celery tasks: they only orchestrate — claim the job, run the pure fit, record the outcome."""
+"""Celery tasks: they only orchestrate — claim the job (and waiting jobs of the same shape), run the
+pure fit, record each outcome."""
 import logging
 import os
 import socket
@@ -12,7 +13,6 @@ from service.models import JobStatus
 from service.queue import RUN_FIT
 from worker.heartbeat import Heartbeat
 from worker.main import app, settings
-from service.db import UNAVAILABLE
 from worker.store import DatabaseUnavailable, Store
 
 log = logging.getLogger(__name__)
@@ -20,47 +20,64 @@ store = Store(settings.database, retry_s=settings.db_retry_s)
 
 
 class ClaimLost(Exception):
-    """The job was cancelled (or taken over) while it ran."""
+    """Every job of the run was cancelled (or taken over) while it ran."""
 
 
 @app.task(name=RUN_FIT, bind=True)
 def run_fit(self, job_id: str) -> str:
-    """Run job `job_id` if it is still queued; returns what became of it."""
+    """Run job `job_id` if it is still queued, with up to BATCH_SIZE - 1 waiting jobs of its shape."""
     worker = self.request.hostname or f"fitq-{os.getpid()}@{socket.gethostname()}"
     try:
-        job, skipped = store.retrying(lambda s: _claim(s, job_id, worker), f"claim of job {job_id}")
+        run, skipped = store.retrying(lambda s: _claim(s, job_id, worker), f"claim of job {job_id}")
     except DatabaseUnavailable as err:
         # The row stays queued; the sweeper sends the job again once the database is back.
         log.error("job %s not started: %s", job_id, err)
         return "database unavailable"
-    if job is None:
+    if not run:
         log.info("job %s %s", job_id, skipped)
         return skipped
-    log.info("job %s started: %s attempt %d on %s", job.id, job.variant, job.attempts, worker)
-    outcome = _run(job)
-    log.info("job %s %s", job.id, outcome)
-    return outcome
+    for job in run:
+        log.info("job %s started: %s attempt %d on %s%s", job.id, job.variant, job.attempts, worker,
+                 f" in a batch of {len(run)} with {run[0].id}" if len(run) > 1 else "")
+    outcomes = _run(run)
+    for job in run:
+        log.info("job %s %s", job.id, outcomes[job.id])
+    return outcomes[job_id] if job_id in outcomes else outcomes[run[0].id]
 
 
 def _claim(session, job_id, worker):
-    # (job, None) when this delivery runs it, else (None, what happened to the message).
+    # (jobs this delivery runs, None), or ([], what happened to the message).
+    job = jobs.claim(session=session, job_id=job_id, worker=worker, pid=os.getpid())
+    if job is not None:
+        return [job, *_siblings(session, job, worker)], None
     job = jobs.get(session=session, job_id=job_id)
     if job is None:
-        return None, "does not exist; message dropped"
-    device = _device(job)
-    if job.status == JobStatus.QUEUED.value:
-        claimed = jobs.claim(session=session, job_id=job_id, worker=worker, device=device, pid=os.getpid())
-        return claimed, (None if claimed else "was claimed by another delivery; skipped")
+        return [], "does not exist; message dropped"
     if job.status == JobStatus.RUNNING.value and _died_here(job, worker):
         # Redelivered because the pool process running it died (task_reject_on_worker_lost).
         if job.attempts >= settings.max_attempts:
             jobs.abandon(session=session, job_id=job.id, attempt=job.attempts,
                          message=jobs.lost_message(job.attempts, job.worker))
-            return None, f"failed: its worker process died on all {job.attempts} attempts"
-        taken = jobs.claim(session=session, job_id=job_id, worker=worker, device=device,
-                           pid=os.getpid(), takeover=job.attempts)
-        return taken, (None if taken else "was recovered by another delivery; skipped")
-    return None, f"is {job.status}, not queued; duplicate delivery skipped"
+            return [], f"failed: its worker process died on all {job.attempts} attempts"
+        taken = jobs.claim(session=session, job_id=job_id, worker=worker, pid=os.getpid(),
+                           takeover=job.attempts)
+        return ([taken], None) if taken else ([], "was recovered by another delivery; skipped")
+    return [], f"is {job.status}, not queued; duplicate delivery skipped"
+
+
+def _siblings(session, job, worker):
+    # Waiting jobs that can share this job's vectorised pass: same batch key, same time budget.
+    if settings.batch_size <= 1:
+        return []
+    from fits import batched  # only here: a worker that never batches never pays for it
+
+    key = batched.batch_key(job.variant, job.params)
+    if key is None:
+        return []
+    return jobs.claim_siblings(
+        session=session, first=job, limit=settings.batch_size - 1, worker=worker, pid=os.getpid(),
+        same=lambda other: other.timeout_s == job.timeout_s
+        and batched.batch_key(other.variant, other.params) == key)
 
 
 def _died_here(job, worker) -> bool:
@@ -91,49 +108,53 @@ def _device(job):
         return requested
 
 
-def _run(job) -> str:
-    attempt = job.attempts
-    budget = job.timeout_s or settings.default_timeout_s
-    failing = []  # progress writes failing since: logged once per outage, not once per point
-    with Heartbeat(store, job.id, attempt, settings.heartbeat_s) as heartbeat:
+def _run(run) -> dict:
+    """Run the claimed jobs (one, or a batch of one shape); {job id: what became of it}."""
+    first = run[0]
+    budget = first.timeout_s or settings.default_timeout_s
+    claims = {job.id: job.attempts for job in run}
+    with Heartbeat(store, claims, settings.heartbeat_s, device=_device(first)) as heartbeat:
 
-        def on_progress(step, steps, loss):
-            if heartbeat.lost.is_set():
-                raise ClaimLost(job.id)
-            try:
-                with store.session() as session:
-                    held = jobs.progress(session=session, job_id=job.id, attempt=attempt, step=step)
-            except UNAVAILABLE as err:  # progress is best effort; the outcome is not
-                if not failing:
-                    log.warning("job %s: progress not written from step %d on: %s; the fit goes on",
-                                job.id, step, type(err).__name__)
-                failing.append(step)
-                return
-            if failing:
-                log.info("job %s: progress written again at step %d", job.id, step)
-                failing.clear()
-            if not held:
-                raise ClaimLost(job.id)
+        def on_progress(step, steps, losses):
+            heartbeat.step = step
+            if heartbeat.all_lost.is_set():
+                raise ClaimLost(first.id)
 
         try:
-            result = registry.run(job.variant, job.params, on_progress=on_progress,
-                                  deadline=time.monotonic() + budget)
+            results = _fit(run, on_progress, deadline=time.monotonic() + budget)
         except ClaimLost:
-            return "stopped: cancelled or taken over while running"
+            return {job.id: "stopped: cancelled or taken over while running" for job in run}
         except FitTimeout as err:
-            return _finish(job, attempt, JobStatus.FAILED, error={
-                "type": "timeout",
-                "message": f"{err}: the job's time budget is {budget}s; raise timeout_s "
-                           f"(at most {settings.max_timeout_s}) or lower steps"})
+            error = {"type": "timeout", "message": f"{err}: the job's time budget is {budget}s; raise "
+                                                   f"timeout_s (at most {settings.max_timeout_s}) or lower steps"}
+            return _finish(run, [jobs.Outcome(j.id, j.attempts, JobStatus.FAILED.value, error=error,
+                                              step=heartbeat.step) for j in run])
         except Exception as err:
-            log.exception("job %s failed", job.id)
-            return _finish(job, attempt, JobStatus.FAILED,
-                           error={"type": type(err).__name__, "message": str(err)})
+            log.exception("job %s failed", ", ".join(claims))
+            error = {"type": type(err).__name__, "message": str(err)}
+            return _finish(run, [jobs.Outcome(j.id, j.attempts, JobStatus.FAILED.value, error=error,
+                                              step=heartbeat.step) for j in run])
+    return _finish(run, [_outcome(job, result) for job, result in zip(run, results)])
+
+
+def _fit(run, on_progress, deadline):
+    # One job runs its variant's own loop; a batch runs the vectorised pass.
+    if len(run) == 1:
+        job = run[0]
+        return [registry.run(job.variant, job.params, deadline=deadline,
+                             on_progress=lambda step, steps, loss: on_progress(step, steps, [loss]))]
+    from fits import batched
+
+    return batched.run_batch(run[0].variant, [job.params for job in run], on_progress=on_progress,
+                             deadline=deadline)
+
+
+def _outcome(job, result):
     outcome = result.to_dict()
     if outcome["final_loss"] is None:
-        return _finish(job, attempt, JobStatus.DIVERGED, result=outcome, device=result.device,
-                       error=divergence(outcome["loss_history"]))
-    return _finish(job, attempt, JobStatus.SUCCEEDED, result=outcome, device=result.device)
+        return jobs.Outcome(job.id, job.attempts, JobStatus.DIVERGED.value, result=outcome,
+                            error=divergence(outcome["loss_history"]), device=result.device)
+    return jobs.Outcome(job.id, job.attempts, JobStatus.SUCCEEDED.value, result=outcome, device=result.device)
 
 
 def divergence(history) -> dict:
@@ -147,16 +168,14 @@ def divergence(history) -> dict:
             "message": f"the loss became NaN or infinite {where}; {last}; lower the learning_rate"}
 
 
-def _finish(job, attempt, status, **outcome) -> str:
-    def write(session):
-        return jobs.finish(session=session, job_id=job.id, attempt=attempt, status=status, **outcome)
-
+def _finish(run, outcomes) -> dict:
     try:
-        held = store.retrying(write, f"outcome of job {job.id}")
+        written = store.retrying(lambda session: jobs.finish_many(session=session, outcomes=outcomes),
+                                 f"outcome of job {', '.join(o.job_id for o in outcomes)}")
     except DatabaseUnavailable as err:
-        # Still `running` with a stale heartbeat: the sweeper queues it again once the database is back.
-        log.error("job %s: outcome lost: %s", job.id, err)
-        return "outcome not written: database unavailable"
-    if not held:
-        return "finished, but its claim was lost before the outcome was written; outcome discarded"
-    return status.value
+        # Still `running` with a stale heartbeat: the sweeper queues them again once the database is back.
+        log.error("outcomes lost: %s", err)
+        return {job.id: "outcome not written: database unavailable" for job in run}
+    return {o.job_id: o.status if o.job_id in written else
+            "finished, but its claim was lost before the outcome was written; outcome discarded"
+            for o in outcomes}

@@ -43,7 +43,7 @@ def _running(sessions, heartbeat_age_s, attempts=1):
     job_id = _queued(sessions)
     with sessions() as session:
         for _ in range(attempts):
-            job = jobs.claim(session=session, job_id=job_id, worker="fitq-1@elsewhere", device="cpu",
+            job = jobs.claim(session=session, job_id=job_id, worker="fitq-1@elsewhere",
                              pid=1, takeover=None if _ == 0 else _)
         job.heartbeat_at = jobs.now() - timedelta(seconds=heartbeat_age_s)
         session.commit()
