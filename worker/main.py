@@ -14,6 +14,8 @@ settings = Settings.from_env()
 if settings.contradictions():  # also when started as `celery -A worker.main` rather than `fitq worker`
     raise SystemExit("fitq worker: " + "; ".join(settings.contradictions()))
 torch.set_num_threads(settings.torch_threads)
+# The first optimizer imports torch._dynamo lazily (about 1.7 s): pay it here, not in the first job.
+torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.0)
 app = make_celery(settings)
 app.conf.worker_redirect_stdouts = False
 

@@ -2,9 +2,11 @@
 pure fit, record each outcome."""
 import logging
 import os
+from collections import OrderedDict
 import socket
 import time
 
+from fits import batched
 from fits import device as fit_device
 from fits import registry
 from fits.errors import FitTimeout
@@ -17,6 +19,10 @@ from worker.store import DatabaseUnavailable, Store
 
 log = logging.getLogger(__name__)
 store = Store(settings.database, retry_s=settings.db_retry_s)
+# Jobs this process ran as a batch's siblings: their own message comes later and is acked without a
+# database round trip, once. (Were one re-queued meanwhile, the sweeper sends it again.)
+ran_in_batch = OrderedDict()
+REMEMBER = 100_000
 
 
 class ClaimLost(Exception):
@@ -27,6 +33,9 @@ class ClaimLost(Exception):
 def run_fit(self, job_id: str) -> str:
     """Run job `job_id` if it is still queued, with up to BATCH_SIZE - 1 waiting jobs of its shape."""
     worker = self.request.hostname or f"fitq-{os.getpid()}@{socket.gethostname()}"
+    if ran_in_batch.pop(job_id, None):
+        log.info("job %s ran in an earlier batch here; its own message skipped", job_id)
+        return "skipped: ran in a batch"
     try:
         run, skipped = store.retrying(lambda s: _claim(s, job_id, worker), f"claim of job {job_id}")
     except DatabaseUnavailable as err:
@@ -39,6 +48,10 @@ def run_fit(self, job_id: str) -> str:
     for job in run:
         log.info("job %s started: %s attempt %d on %s%s", job.id, job.variant, job.attempts, worker,
                  f" in a batch of {len(run)} with {run[0].id}" if len(run) > 1 else "")
+    for job in run[1:]:
+        ran_in_batch[job.id] = True
+    while len(ran_in_batch) > REMEMBER:
+        ran_in_batch.popitem(last=False)
     outcomes = _run(run)
     for job in run:
         log.info("job %s %s", job.id, outcomes[job.id])
@@ -49,7 +62,12 @@ def _claim(session, job_id, worker):
     # (jobs this delivery runs, None), or ([], what happened to the message).
     job = jobs.claim(session=session, job_id=job_id, worker=worker, pid=os.getpid())
     if job is not None:
-        return [job, *_siblings(session, job, worker)], None
+        try:
+            return [job, *_siblings(session, job, worker)], None
+        except Exception:  # the job is claimed already: run it alone rather than strand it
+            session.rollback()
+            log.exception("job %s: no batch (claiming its siblings failed); it runs alone", job.id)
+            return [job], None
     job = jobs.get(session=session, job_id=job_id)
     if job is None:
         return [], "does not exist; message dropped"
@@ -69,8 +87,6 @@ def _siblings(session, job, worker):
     # Waiting jobs that can share this job's vectorised pass: same batch key, same time budget.
     if settings.batch_size <= 1:
         return []
-    from fits import batched  # only here: a worker that never batches never pays for it
-
     key = batched.batch_key(job.variant, job.params)
     if key is None:
         return []
@@ -143,8 +159,6 @@ def _fit(run, on_progress, deadline):
         job = run[0]
         return [registry.run(job.variant, job.params, deadline=deadline,
                              on_progress=lambda step, steps, loss: on_progress(step, steps, [loss]))]
-    from fits import batched
-
     return batched.run_batch(run[0].variant, [job.params for job in run], on_progress=on_progress,
                              deadline=deadline)
 
