@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: up test migrate clean
+.PHONY: up test bench migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,24 @@ migrate: $(VENV)/.run-installed
 
 test: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks print tables and assert nothing; sized so that all three take under 5 minutes on 2 cores.
+# A module not written yet is skipped with a message; one that fails does not stop the others but
+# fails the target. bench.service needs PostgreSQL, as the integration tests do.
+BENCH_LOOPS_ARGS ?= --repeat 1
+BENCH_BATCHED_ARGS ?= --sizes 1,10,100
+BENCH_SERVICE_ARGS ?= --latency-jobs 100 --client-jobs 20 --unbatched-jobs 24
+
+bench: $(VENV)/.dev-installed
+	@status=0; \
+	for bench in "loops $(BENCH_LOOPS_ARGS)" "batched $(BENCH_BATCHED_ARGS)" "service $(BENCH_SERVICE_ARGS)"; do \
+	  set -- $$bench; name=$$1; shift; \
+	  if [ -f bench/$$name.py ]; then \
+	    echo "make bench: $(BIN)/python -m bench.$$bench"; \
+	    $(BIN)/python -m bench.$$name "$$@" || status=1; \
+	  else echo "make bench: bench/$$name.py does not exist yet; bench.$$name skipped"; fi; \
+	done; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) data .pytest_cache

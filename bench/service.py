@@ -1,0 +1,399 @@
+"""The service side of the benchmark: what the API, the queue and the database add to a fit, how fast
+jobs and sweeps go through, and how much memory the processes hold. Each run gets a stack of its own
+(bench/stack.py). It prints tables and whether each goal is met; it asserts nothing.
+
+    .venv/bin/python -m bench.service
+    .venv/bin/python -m bench.service --latency-jobs 50 --jobs 200 --sweep-points 200   # quicker
+"""
+import argparse
+import collections
+import importlib
+import math
+import os
+import re
+import secrets
+import time
+from datetime import datetime
+
+import psycopg
+import redis
+import requests
+
+from bench.clients import Clients, Submission
+from bench.stack import PG_ADMIN, Stop, fresh_stack, say, stop_on_signals
+from service.settings import KNOWN_QUEUES, Settings
+
+# Faster than the defaults and nothing a client could trip over: no rate limit, no tokens, few logs
+# (the workers still log at info: the stack reads "ready." from their logs).
+ENV = {"RATE_LIMIT_PER_MINUTE": 0, "AUTH": "off", "LOG_LEVEL": "warning"}
+BATCHABLE = ("tensor", "autograd", "nn", "module", "custom_function", "numpy")
+LATENCY_BODIES = ({"variant": "lstsq", "params": {"samples": 2000}}, {"variant": "tensor"})
+# Two small jobs that build a torch.optim optimizer: a lazy import would show as a slower first one.
+FIRST_JOB = {"variant": "module", "params": {"steps": 20, "samples": 100}}
+WARM_UP = 10
+TERMINAL = ("succeeded", "failed", "diverged", "cancelled")
+SKIPPED = re.compile(r"INFO worker\.tasks job [0-9a-f]{32} .*duplicate delivery skipped$", re.M)
+MB = 1024 * 1024
+
+
+def arguments(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.service", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workers", type=int, default=1, help="solo workers (default 1)")
+    parser.add_argument("--latency-jobs", type=int, default=200,
+                        help="single jobs, one at a time, alternately lstsq and tensor (default 200)")
+    parser.add_argument("--client-jobs", type=int, default=50,
+                        help="more of them, polled over HTTP for the client's view (default 50)")
+    parser.add_argument("--poll-ms", type=float, default=2.0, help="how often a waiting client polls (default 2)")
+    parser.add_argument("--jobs", type=int, default=1000, help="jobs from concurrent clients (default 1000)")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
+    parser.add_argument("--sweep-points", type=int, default=1000, help="points of the sweep (default 1000)")
+    parser.add_argument("--unbatched-jobs", type=int, default=48,
+                        help="jobs of the BATCH_SIZE=1 run, and of every run while fits/batched.py is "
+                             "not usable (default 48: unbatched, 1000 would take minutes)")
+    parser.add_argument("--timeout", type=float, default=180.0, help="seconds each run may take (default 180)")
+    parser.add_argument("--pg-admin", default=PG_ADMIN, help=f"PostgreSQL admin URL (default {PG_ADMIN})")
+    return parser.parse_args(argv)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Numbers and tables
+
+
+def pct(values, q):
+    """The q-th percentile, nearest rank."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def ms(seconds):
+    return f"{seconds * 1000:8.1f} ms"
+
+
+def stamp(text):
+    return datetime.fromisoformat(text).timestamp()
+
+
+def machine():
+    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                  if line.startswith("model name")), "unknown CPU")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"machine: nproc {len(os.sched_getaffinity(0))}, {model}; load average {load} (shared machine)"
+
+
+def heading(title):
+    say()
+    say(f"== {title} ==")
+    say(machine())
+
+
+def goal(text, met, value):
+    say(f"goal: {text}: {'met' if met else 'NOT met'} ({value})")
+
+
+def percentiles(rows):
+    width = max(len(label) for label, _ in rows)
+    say(f"{'':{width}}  {'p50':>11}  {'p95':>11}  {'max':>11}")
+    for label, values in rows:
+        if values:
+            say(f"{label:<{width}}  {ms(pct(values, 50))}  {ms(pct(values, 95))}  {ms(max(values))}")
+        else:
+            say(label)
+
+
+def batching_available():
+    """Whether fits/batched.py is there with what the worker calls; (bool, why not)."""
+    try:
+        batched = importlib.import_module("fits.batched")
+    except Exception as err:  # missing, or half written
+        return False, f"{type(err).__name__}: {err}"
+    missing = [name for name in ("batch_key", "run_batch") if not hasattr(batched, name)]
+    return not missing, f"fits.batched has no {', '.join(missing)}" if missing else ""
+
+
+# ---------------------------------------------------------------------------------------------------
+# Single jobs
+
+
+class Waiter:
+    """Waits for a job: over HTTP as a user would, or by reading its row, which costs the API nothing."""
+
+    def __init__(self, stack, timeout, poll_s):
+        self.base, self.timeout, self.poll_s = stack.base, timeout, poll_s
+        self.http = requests.Session()
+        self.db = psycopg.connect(stack.database.libpq_url, autocommit=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        self.db.close()
+
+    def get(self, job_id):
+        return self.http.get(f"{self.base}/api/v1/jobs/{job_id}", timeout=10).json()
+
+    def row_status(self, job_id):
+        return self.db.execute("SELECT status FROM jobs WHERE id = %s", (job_id,)).fetchone()[0]
+
+    def run(self, body, quiet):
+        """Submit `body` and wait until it is terminal: (job document, seconds to the 202, seconds
+        until it was seen terminal: in its row when `quiet`, else over HTTP)."""
+        t0 = time.perf_counter()
+        r = self.http.post(f"{self.base}/api/v1/jobs", json=body, timeout=10)
+        answered = time.perf_counter() - t0
+        if r.status_code != 202:
+            raise RuntimeError(f"POST /jobs answered {r.status_code}: {r.text[:300]}")
+        job, deadline = r.json(), time.monotonic() + self.timeout
+        status = job["status"]
+        while status not in TERMINAL:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"job {job['id']} still {status} after {self.timeout:g} s")
+            time.sleep(self.poll_s)
+            status = self.row_status(job["id"]) if quiet else self.get(job["id"])["status"]
+        seen = time.perf_counter() - t0
+        job = self.get(job["id"])
+        if job["status"] != "succeeded":
+            raise RuntimeError(f"job {job['id']} {job['status']}: {job['error']}")
+        return job, answered, seen
+
+
+def overhead(job):
+    """(created -> finished minus the fit's own duration, created -> started, started -> finished minus duration)."""
+    created, started, finished = (stamp(job[k]) for k in ("created_at", "started_at", "finished_at"))
+    duration = job["result"]["duration_s"]
+    return finished - created - duration, started - created, finished - started - duration
+
+
+def latency(stack, args):
+    """The worker's first two jobs; then single jobs, each submitted once the one before is done."""
+    torch_at_start = has_torch(stack.workers[0].pid)
+    with Waiter(stack, args.timeout, args.poll_ms / 1000) as waiter:
+        first = [waiter.run(FIRST_JOB, quiet=False) for _ in range(2)]
+        for i in range(WARM_UP):
+            waiter.run(LATENCY_BODIES[i % 2], quiet=True)
+        quiet = [waiter.run(LATENCY_BODIES[i % 2], quiet=True) for i in range(args.latency_jobs)]
+        loud = [waiter.run(LATENCY_BODIES[i % 2], quiet=False) for i in range(args.client_jobs)]
+    return (torch_at_start, first), quiet, loud
+
+
+def print_latency(args, batch_size, quiet, loud):
+    heading(f"latency overhead: single jobs ({', '.join(b['variant'] for b in LATENCY_BODIES)} in turn), each "
+            f"submitted when the one before has finished (BATCH_SIZE={batch_size}, {args.workers} worker, "
+            f"after {WARM_UP} warm-up jobs)")
+    costs = [overhead(job) for job, _, _ in quiet]
+    rows = [(f"{len(quiet)} jobs, the client polls the job's row every {args.poll_ms:g} ms (idle API):", []),
+             ("  server overhead: finished_at - created_at - duration_s", [c[0] for c in costs])]
+    for variant in sorted({job["variant"] for job, _, _ in quiet}):
+        rows.append((f"    {variant} only", [c[0] for (job, _, _), c in zip(quiet, costs) if job["variant"] == variant]))
+    rows += [("    created_at -> started_at (API commit and send, Redis, claim)", [c[1] for c in costs]),
+             ("    started_at -> finished_at - duration_s (worker)", [c[2] for c in costs]),
+             ("  client: POST /jobs answered (202)", [answered for _, answered, _ in quiet]),
+             (f"{len(loud)} more, the client polls GET /jobs/<id> every {args.poll_ms:g} ms:", []),
+             ("  client: submit -> observed succeeded", [seen for _, _, seen in loud]),
+             ("  client: submit -> observed succeeded - duration_s",
+              [seen - job["result"]["duration_s"] for job, _, seen in loud]),
+             ("  server overhead meanwhile (the polling takes CPU)", [overhead(job)[0] for job, _, _ in loud])]
+    percentiles(rows)
+    server = [c[0] for c in costs]
+    goal("server overhead p50 <= 15 ms", pct(server, 50) <= 0.015, ms(pct(server, 50)).strip())
+    goal("server overhead p95 <= 40 ms", pct(server, 95) <= 0.040, ms(pct(server, 95)).strip())
+
+
+# ---------------------------------------------------------------------------------------------------
+# Many jobs
+
+
+def skipped(stack):
+    """Deliveries the workers skipped so far: messages of jobs that an earlier batch already ran."""
+    return sum(len(SKIPPED.findall(w.output())) for w in stack.workers)
+
+
+def settle(stack, where, args, timeout):
+    """Wait until every job matching `where` is terminal (or `timeout`); (statuses, errors, passes:
+    (first claim, finished_at, duration_s, jobs) per pass, since a pass writes its outcomes at once)."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(stack.database.libpq_url, autocommit=True) as conn:
+        while True:
+            rows = conn.execute(f"SELECT status, count(*), min(error::text) FROM jobs WHERE {where} "
+                                "GROUP BY status", args).fetchall()
+            if {r[0] for r in rows} <= set(TERMINAL) or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        passes = conn.execute(f"SELECT min(started_at), finished_at, max(duration_s), count(*) FROM jobs "
+                              f"WHERE {where} AND finished_at IS NOT NULL GROUP BY finished_at "
+                              "ORDER BY finished_at", args).fetchall()
+    errors = [r[2] for r in rows if r[2] not in (None, "null")]
+    return {r[0]: r[1] for r in rows}, errors, passes
+
+
+def drain(stack, timeout):
+    """Wait until the workers have taken and acked every message, the skipped ones too; seconds waited."""
+    queues, t0 = redis.Redis(port=stack.redis_port), time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if not any(queues.llen(q) for q in KNOWN_QUEUES) and not queues.hlen("unacked"):
+            break
+        time.sleep(0.02)
+    return time.monotonic() - t0
+
+
+def print_passes(statuses, errors, passes, skips, drained, t0_wall):
+    """Statuses, and where the worker's time went; returns first submission -> last finished_at."""
+    say(f"statuses: {', '.join(f'{k} {v}' for k, v in sorted(statuses.items()))}")
+    for error in errors[:3]:
+        say(f"an error: {error[:300]}")
+    if not passes:
+        return float("nan")
+    fit = sum(p[2] or 0 for p in passes)
+    inside = sum((p[1] - p[0]).total_seconds() - (p[2] or 0) for p in passes)
+    span = (passes[-1][1] - passes[0][0]).total_seconds()
+    jobs = sum(p[3] for p in passes)
+    say(f"worker: {len(passes)} passes, {jobs / len(passes):.1f} jobs each; from the first claim to the last "
+        f"outcome {span:.2f} s: fitting {fit:.2f} s, in passes outside the fit {inside:.2f} s, between "
+        f"passes {span - fit - inside:.2f} s; the queue was empty {drained:.2f} s after the last outcome "
+        f"({skips} deliveries of jobs a batch had already run were skipped)")
+    return passes[-1][1].timestamp() - t0_wall
+
+
+def throughput(stack, n, args, batch_size, note=""):
+    """n default-size jobs of the batchable variants from concurrent clients; a table. (all succeeded, s)"""
+    run, skips = secrets.token_hex(4), skipped(stack)
+    subs = [Submission(f"bench-{run}-{i}", {"variant": BATCHABLE[i % len(BATCHABLE)]}) for i in range(n)]
+    t0, t0_wall = time.monotonic(), time.time()
+    pool = Clients(stack.base, subs, args.clients, t0 + args.timeout)
+    pool.start()
+    for thread in pool.threads:
+        thread.join()
+    submitted = pool.finished_at - t0
+    statuses, errors, passes = settle(stack, "idempotency_key LIKE %s", (f"bench-{run}-%",), args.timeout)
+    drained = drain(stack, args.timeout)
+    heading(f"{n} default-size jobs submitted one by one over HTTP by {args.clients} clients "
+            f"(BATCH_SIZE={batch_size}, {len(stack.workers)} worker){note}")
+    mix = collections.Counter(s.body["variant"] for s in subs)
+    say("mix: " + ", ".join(f"{v} {mix[v]}" for v in BATCHABLE) + " (default params, seeds chosen by the API)")
+    refused = collections.Counter(s.outcome for s in subs if s.outcome != "accepted")
+    say(f"submissions: {pool.accepted} accepted in {submitted:.2f} s: {pool.accepted / submitted:.0f} /s"
+        + (f"; not accepted: {dict(refused)}" if refused else "")
+        + (f"; retries: {dict(pool.reasons)}" if pool.reasons else ""))
+    wall = print_passes(statuses, errors, passes, skipped(stack) - skips, drained, t0_wall)
+    done = statuses.get("succeeded", 0)
+    say(f"{'all' if done == n else 'NOT all'} succeeded: first POST -> last finished_at {wall:.2f} s; "
+        f"{done / wall:.1f} fits/s")
+    return done == n, wall
+
+
+def sweep(stack, points, args, batch_size, note=""):
+    """A `points`-point tensor sweep over seeds, POST to `finished`; a table."""
+    http, skips = requests.Session(), skipped(stack)
+    body = {"variant": "tensor", "grid": {"seed": list(range(points))}}
+    t0, t0_wall = time.perf_counter(), time.time()
+    r = http.post(f"{stack.base}/api/v1/sweeps", json=body, timeout=60)
+    answered = time.perf_counter() - t0
+    if r.status_code != 202:
+        raise RuntimeError(f"POST /sweeps answered {r.status_code}: {r.text[:300]}")
+    doc = r.json()
+    while not doc["finished"] and time.perf_counter() - t0 < args.timeout:
+        time.sleep(0.02)
+        doc = http.get(f"{stack.base}/api/v1/sweeps/{doc['id']}", timeout=10).json()
+    seen = time.perf_counter() - t0
+    statuses, errors, passes = settle(stack, "sweep_id = %s", (doc["id"],), 0)
+    drained = drain(stack, args.timeout)
+    heading(f"a {points}-point sweep: tensor at default params, grid seed 0..{points - 1} "
+            f"(BATCH_SIZE={batch_size}, {len(stack.workers)} worker){note}")
+    say(f"POST /sweeps answered in {answered:.2f} s; `finished` {doc['finished']} seen after {seen:.2f} s "
+        f"(polled every 20 ms)")
+    wall = print_passes(statuses, errors, passes, skipped(stack) - skips, drained, t0_wall)
+    say(f"first POST -> last finished_at {wall:.2f} s")
+    ok = doc["finished"] and statuses.get("succeeded") == points
+    goal(f"{points}-point sweep all succeeded in <= 6 s", ok and seen <= 6, f"{seen:.2f} s")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Processes
+
+
+def rss(pid):
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:"))
+
+
+def children(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as kids:
+        return [int(k) for k in kids.read().split()]
+
+
+def has_torch(pid):
+    with open(f"/proc/{pid}/maps") as maps:
+        return "libtorch" in maps.read()
+
+
+def print_memory(stack, start):
+    heading("memory (VmRSS after the runs) and start-up")
+    api = [("API: gunicorn master", stack.api.pid)]
+    api += [(f"API: gunicorn worker {i + 1}", pid) for i, pid in enumerate(children(stack.api.pid))]
+    workers = [(f"{w.name} (solo: it runs the jobs)", w.pid) for w in stack.workers]
+    width = max(len(name) for name, _ in api + workers)
+    say(f"{'process':<{width}}  {'pid':>7}  {'VmRSS':>9}  torch mapped")
+    for name, pid in api + workers:
+        say(f"{name:<{width}}  {pid:>7}  {rss(pid) / MB:6.0f} MB  {'yes' if has_torch(pid) else 'no'}")
+    torch_at_start, first = start
+    say(f"worker0 start-up: process start -> \"ready.\" in its log {stack.workers[0].ready_after:.2f} s; "
+        f"torch mapped when ready, before any job: {'yes' if torch_at_start else 'no'}")
+    say(f"the first two jobs ({FIRST_JOB['variant']}: torch.optim.SGD, {FIRST_JOB['params']['steps']} steps); "
+        "each API process answers its first request cold, and these are the first two requests:")
+    for label, (job, answered, seen) in zip(("first ", "second"), first):
+        total, _, worker = overhead(job)
+        say(f"  {label}: POST answered {answered * 1000:.0f} ms; duration_s {job['result']['duration_s'] * 1000:.0f} ms, "
+            f"started_at -> finished_at - duration_s {worker * 1000:.0f} ms, server overhead {total * 1000:.0f} ms, "
+            f"submit -> observed {seen * 1000:.0f} ms")
+    api_max = max(rss(pid) for _, pid in api)
+    worker_max = max(rss(pid) for _, pid in workers)
+    goal("every API process < 150 MB RSS and without torch",
+         api_max < 150 * MB and not any(has_torch(pid) for _, pid in api), f"largest {api_max / MB:.0f} MB")
+    goal("a worker < 700 MB RSS", worker_max < 700 * MB, f"largest {worker_max / MB:.0f} MB")
+    # What the worker does around the fit: an import on the first job would show there.
+    extra = overhead(first[0][0])[2] - overhead(first[1][0])[2]
+    goal("torch and torch.optim imported at worker start, not by the first job", torch_at_start and extra < 0.3,
+         f"the first job spent {extra * 1000:+.0f} ms more than the second outside its fit")
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
+def main(argv=None):
+    args = arguments(argv)
+    stop_on_signals()
+    batching, why = batching_available()
+    size = Settings.from_env().batch_size if batching else 1
+    small = args.unbatched_jobs
+    say(f"bench.service: {machine()}")
+    note = ""
+    if not batching:
+        note = f" -- fits/batched.py not usable yet, so BATCH_SIZE=1 and {small} jobs"
+        say(f"bench.service: batched execution is not usable yet ({why}): every stack runs BATCH_SIZE=1, "
+            f"and the {args.jobs}-job run and the {args.sweep_points}-point sweep shrink to {small} jobs")
+    try:
+        with fresh_stack("bench", args.workers, {**ENV, "BATCH_SIZE": size},
+                         pg_admin=args.pg_admin) as stack:
+            start, quiet, loud = latency(stack, args)
+            print_latency(args, size, quiet, loud)
+            jobs = args.jobs if batching else small
+            ok, wall = throughput(stack, jobs, args, size, note)
+            goal(f"{jobs} jobs all succeeded within 15 s", ok and wall <= 15, f"{wall:.2f} s")
+            sweep(stack, args.sweep_points if batching else small, args, size, note)
+            print_memory(stack, start)
+        if batching:
+            with fresh_stack("bench", args.workers, {**ENV, "BATCH_SIZE": 1},
+                             pg_admin=args.pg_admin) as stack:
+                # Its first optimizer costs the worker seconds of torch._dynamo imports (see the memory
+                # table): one job first, so that this run measures batching alone.
+                with Waiter(stack, args.timeout, 0.05) as waiter:
+                    waiter.run(FIRST_JOB, quiet=True)
+                throughput(stack, small, args, 1, f" -- {small} jobs, not {args.jobs}: unbatched, "
+                           f"{args.jobs} would take minutes; after one {FIRST_JOB['variant']} job to warm the worker")
+    except (KeyboardInterrupt, Stop) as err:
+        say(f"bench.service: interrupted ({err or type(err).__name__}); everything it started was stopped")
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
