@@ -45,12 +45,7 @@ def create(*, session, variant, params, requested=None, idempotency_key=None, ti
         existing = _by_key(session, idempotency_key)
         if existing is not None:
             return _same_request(existing, variant, params, requested or {}), False
-    steps = params.get("steps", 1)
-    stamp = now()
-    # enqueued_at is set before the send: if the send never happens, the sweeper finds no message.
-    job = Job(id=new_id(), variant=variant, status=JobStatus.QUEUED.value, params=params,
-              idempotency_key=idempotency_key, progress_step=0, progress_steps=steps, attempts=0,
-              created_at=stamp, enqueued_at=stamp, timeout_s=timeout_s)
+    job = new_job(variant, params, timeout_s, now(), idempotency_key=idempotency_key)
     session.add(job)
     try:
         session.commit()
@@ -62,6 +57,14 @@ def create(*, session, variant, params, requested=None, idempotency_key=None, ti
             raise
         return _same_request(existing, variant, params, requested or {}), False
     return job, True
+
+
+def new_job(variant, params, timeout_s, stamp, **more) -> Job:
+    """A queued job row, not yet added to a session."""
+    # enqueued_at is set before the send: if the send never happens, the sweeper finds no message.
+    return Job(id=new_id(), variant=variant, status=JobStatus.QUEUED.value, params=params,
+               progress_step=0, progress_steps=params.get("steps", 1), attempts=0, created_at=stamp,
+               enqueued_at=stamp, timeout_s=timeout_s, **more)
 
 
 def _by_key(session, key):
@@ -193,7 +196,7 @@ def claim(*, session, job_id, worker, pid=None, takeover=None):
     return claimed[0] if claimed else None
 
 
-def claim_siblings(*, session, first, same, limit, worker, pid=None, scan=None):
+def claim_siblings(*, session, first, same, limit, worker, pid=None):
     """Claim up to `limit` more queued jobs of first's variant that same(job) accepts, oldest first:
     a batch to run in one pass. Each is a compare-and-set, so no job lands in two batches."""
     if limit <= 0:
@@ -201,7 +204,7 @@ def claim_siblings(*, session, first, same, limit, worker, pid=None, scan=None):
     candidates = session.scalars(
         select(Job).where(Job.status == JobStatus.QUEUED.value, Job.variant == first.variant,
                           Job.id != first.id)
-        .order_by(Job.id).limit(scan or 4 * limit)).all()
+        .order_by(Job.id).limit(4 * limit)).all()
     chosen = [job.id for job in candidates if same(job)][:limit]
     session.expunge_all()  # the claim below returns fresh rows
     if not chosen:

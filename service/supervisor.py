@@ -49,10 +49,9 @@ class Child:
             return False
         now = time.monotonic()
         if self.restart_at is None:
-            lived = now - self.started_at
-            self.delay = RESTART_DELAY_S if lived >= HEALTHY_RUN_S else min(self.delay * 2,
-                                                                             MAX_RESTART_DELAY_S)
-            self.restart_at = now + (RESTART_DELAY_S if lived >= HEALTHY_RUN_S else self.delay)
+            healthy = now - self.started_at >= HEALTHY_RUN_S
+            self.delay = RESTART_DELAY_S if healthy else min(self.delay * 2, MAX_RESTART_DELAY_S)
+            self.restart_at = now + self.delay
             print(f"fitq: {self.name} exited with {self.proc.returncode}; starting it again in "
                   f"{self.restart_at - now:.0f}s", file=sys.stderr, flush=True)
         return now >= self.restart_at

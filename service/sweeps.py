@@ -11,9 +11,7 @@ def create(*, session, variant, params, grid, points, timeout_s):
     stamp = jobs.now()
     sweep = Sweep(id=jobs.new_id(), variant=variant, params=params, grid=grid, size=len(points),
                   created_at=stamp)
-    made = [Job(id=jobs.new_id(), variant=variant, status=JobStatus.QUEUED.value, params=point,
-                progress_step=0, progress_steps=point.get("steps", 1), attempts=0, created_at=stamp,
-                enqueued_at=stamp, timeout_s=timeout_s, sweep_id=sweep.id) for point in points]
+    made = [jobs.new_job(variant, point, timeout_s, stamp, sweep_id=sweep.id) for point in points]
     session.add(sweep)
     session.add_all(made)
     session.commit()

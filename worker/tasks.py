@@ -55,7 +55,7 @@ def run_fit(self, job_id: str) -> str:
     outcomes = _run(run)
     for job in run:
         log.info("job %s %s", job.id, outcomes[job.id])
-    return outcomes[job_id] if job_id in outcomes else outcomes[run[0].id]
+    return outcomes[run[0].id]  # the message's own job comes first
 
 
 def _claim(session, job_id, worker):
@@ -141,16 +141,18 @@ def _run(run) -> dict:
         except ClaimLost:
             return {job.id: "stopped: cancelled or taken over while running" for job in run}
         except FitTimeout as err:
-            error = {"type": "timeout", "message": f"{err}: the job's time budget is {budget}s; raise "
-                                                   f"timeout_s (at most {settings.max_timeout_s}) or lower steps"}
-            return _finish(run, [jobs.Outcome(j.id, j.attempts, JobStatus.FAILED.value, error=error,
-                                              step=heartbeat.step) for j in run])
+            return _failed(run, heartbeat.step, "timeout", f"{err}: the job's time budget is {budget}s; "
+                           f"raise timeout_s (at most {settings.max_timeout_s}) or lower steps")
         except Exception as err:
             log.exception("job %s failed", ", ".join(claims))
-            error = {"type": type(err).__name__, "message": str(err)}
-            return _finish(run, [jobs.Outcome(j.id, j.attempts, JobStatus.FAILED.value, error=error,
-                                              step=heartbeat.step) for j in run])
+            return _failed(run, heartbeat.step, type(err).__name__, str(err))
     return _finish(run, [_outcome(job, result) for job, result in zip(run, results)])
+
+
+def _failed(run, step, kind, message):
+    error = {"type": kind, "message": message}
+    return _finish(run, [jobs.Outcome(j.id, j.attempts, JobStatus.FAILED.value, error=error, step=step)
+                         for j in run])
 
 
 def _fit(run, on_progress, deadline):
