@@ -26,7 +26,6 @@ from service.settings import KNOWN_QUEUES, Settings
 # Faster than the defaults and nothing a client could trip over: no rate limit, no tokens, few logs
 # (the workers still log at info: the stack reads "ready." from their logs).
 ENV = {"RATE_LIMIT_PER_MINUTE": 0, "AUTH": "off", "LOG_LEVEL": "warning"}
-BATCHABLE = ("tensor", "autograd", "nn", "module", "custom_function", "numpy")
 LATENCY_BODIES = ({"variant": "lstsq", "params": {"samples": 2000}}, {"variant": "tensor"})
 # Two small jobs that build a torch.optim optimizer: a lazy import would show as a slower first one.
 FIRST_JOB = {"variant": "module", "params": {"steps": 20, "samples": 100}}
@@ -46,6 +45,9 @@ def arguments(argv=None):
     parser.add_argument("--poll-ms", type=float, default=2.0, help="how often a waiting client polls (default 2)")
     parser.add_argument("--jobs", type=int, default=1000, help="jobs from concurrent clients (default 1000)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
+    parser.add_argument("--variants", default="tensor",
+                        help="comma-separated variants of those jobs, taken in turn (default tensor: the "
+                             "issue's 250 fits/s pace; e.g. tensor,autograd,nn,module,custom_function,numpy)")
     parser.add_argument("--sweep-points", type=int, default=1000, help="points of the sweep (default 1000)")
     parser.add_argument("--unbatched-jobs", type=int, default=48,
                         help="jobs of the BATCH_SIZE=1 run, and of every run while fits/batched.py is "
@@ -254,9 +256,10 @@ def print_passes(statuses, errors, passes, skips, drained, t0_wall):
 
 
 def throughput(stack, n, args, batch_size, note=""):
-    """n default-size jobs of the batchable variants from concurrent clients; a table. (all succeeded, s)"""
+    """n default-size jobs of --variants from concurrent clients; a table. (all succeeded, s)"""
     run, skips = secrets.token_hex(4), skipped(stack)
-    subs = [Submission(f"bench-{run}-{i}", {"variant": BATCHABLE[i % len(BATCHABLE)]}) for i in range(n)]
+    variants = args.variants.split(",")
+    subs = [Submission(f"bench-{run}-{i}", {"variant": variants[i % len(variants)]}) for i in range(n)]
     t0, t0_wall = time.monotonic(), time.time()
     pool = Clients(stack.base, subs, args.clients, t0 + args.timeout)
     pool.start()
@@ -268,7 +271,7 @@ def throughput(stack, n, args, batch_size, note=""):
     heading(f"{n} default-size jobs submitted one by one over HTTP by {args.clients} clients "
             f"(BATCH_SIZE={batch_size}, {len(stack.workers)} worker){note}")
     mix = collections.Counter(s.body["variant"] for s in subs)
-    say("mix: " + ", ".join(f"{v} {mix[v]}" for v in BATCHABLE) + " (default params, seeds chosen by the API)")
+    say("mix: " + ", ".join(f"{v} {mix[v]}" for v in variants) + " (default params, seeds chosen by the API)")
     refused = collections.Counter(s.outcome for s in subs if s.outcome != "accepted")
     say(f"submissions: {pool.accepted} accepted in {submitted:.2f} s: {pool.accepted / submitted:.0f} /s"
         + (f"; not accepted: {dict(refused)}" if refused else "")

@@ -28,6 +28,7 @@ import torch
 
 from fits import batched_variants as bv
 from fits import legendre
+from fits.batch_key import batch_key  # noqa: F401  (re-exported: callers group jobs with it)
 from fits.batched_updates import Stepper
 from fits.data import sine
 from fits.device import numpy_device
@@ -47,19 +48,8 @@ BUILDERS = {
     "optim": bv.rmsprop_cubics,
     "tensor": bv.tensor_cubics,
 }
-# torch.optim keeps one learning rate per param group: jobs share a pass only if they share it.
-SHARED_RATE = ("module", "optim")
-SHAPE = ("steps", "samples", "dtype", "device", "log_every")
 # Elements of one (jobs x samples) tensor per chunk: CPU chunks stay in cache, GPU ones bound memory.
 CHUNK_ELEMENTS = {"cpu": 1 << 17, "cuda": 1 << 27}
-
-
-def batch_key(variant: str, params: Mapping) -> tuple | None:
-    """Jobs with equal keys can run in one vectorised pass; None: this job runs alone."""
-    if variant not in BUILDERS:
-        return None
-    rate = (params["learning_rate"],) if variant in SHARED_RATE else ()
-    return (variant, *(params[name] for name in SHAPE), *rate)
 
 
 def run_batch(variant: str, params_list: Sequence[Mapping], on_progress: Optional[BatchProgress] = None,

@@ -10,7 +10,7 @@ from service.document import job_document, sweep_document
 from service.models import JobStatus
 from service.openapi import document as openapi_document
 from service.problems import Problem, problem_response
-from service.queue import enqueue
+from service.queue import enqueue, enqueue_batches
 
 blueprint = Blueprint("api", __name__)
 probes = Blueprint("probes", __name__)
@@ -92,8 +92,7 @@ def create_sweep():
         sweep, made = sweeps.create(session=session, variant=variant, params=base, grid=grid,
                                     points=points, timeout_s=timeout_s)
         try:
-            for job in made:
-                enqueue(state.celery, job)
+            enqueue_batches(state.celery, made, state.settings.batch_size)
         except Exception as err:  # committed: the sweeper sends whatever did not go out
             log.warning("enqueue of sweep %s failed: %s", sweep.id, err)
             raise Problem(503, f"sweep {sweep.id} is recorded but the queue is unreachable; its jobs "

@@ -212,6 +212,14 @@ def claim_siblings(*, session, first, same, limit, worker, pid=None):
     return _claim_where(session, (Job.id.in_(chosen), Job.status == JobStatus.QUEUED.value), worker, pid)
 
 
+def claim_named(*, session, ids, worker, pid=None):
+    """Claim those of the jobs `ids` that are still queued, in one compare-and-set; in id order."""
+    if not ids:
+        return []
+    return sorted(_claim_where(session, (Job.id.in_(list(ids)), Job.status == JobStatus.QUEUED.value),
+                               worker, pid), key=lambda job: job.id)
+
+
 def _claim_where(session, where, worker, pid):
     stamp = now()
     claimed = list(session.scalars(

@@ -2,6 +2,7 @@
 from celery import Celery
 from kombu import Exchange, Queue
 
+from fits.batch_key import batch_key
 from service.settings import KNOWN_QUEUES
 
 RUN_FIT = "fitq.run_fit"
@@ -48,5 +49,27 @@ def make_celery(settings) -> Celery:
 
 def enqueue(celery: Celery, job) -> None:
     """Send the job id (nothing else) to the queue its device asks for."""
-    queue = QUEUE_FOR_DEVICE[job.params.get("device", "auto")]
-    celery.send_task(RUN_FIT, args=[job.id], queue=queue)
+    celery.send_task(RUN_FIT, args=[job.id], queue=_queue(job))
+
+
+def enqueue_batches(celery: Celery, jobs, size: int) -> int:
+    """Send jobs that can share a vectorised pass as messages of up to `size` ids each (one per job
+    that runs alone); returns the number of messages. One message is the first id and a list of the
+    rest, so a worker claims them together and a 1000-point sweep is 16 messages, not 1000."""
+    groups = {}
+    for job in jobs:
+        key = batch_key(job.variant, job.params)
+        if key is None:
+            key = job.id  # runs alone: its own message
+        groups.setdefault((_queue(job), job.timeout_s, key), []).append(job.id)
+    sent = 0
+    for (queue, _, _), ids in groups.items():
+        for start in range(0, len(ids), max(1, size)):
+            first, *rest = ids[start:start + max(1, size)]
+            celery.send_task(RUN_FIT, args=[first, rest] if rest else [first], queue=queue)
+            sent += 1
+    return sent
+
+
+def _queue(job) -> str:
+    return QUEUE_FOR_DEVICE[job.params.get("device", "auto")]

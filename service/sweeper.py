@@ -102,18 +102,20 @@ class Sweeper:
                                           "+inf")
         if fresh:
             raw += [json.loads(v)[0] for v in self.broker.hmget("unacked", fresh) if v]
-        return {job_id for job_id in map(_job_id, raw) if job_id}
+        return {job_id for message in raw for job_id in _job_ids(message)}
 
 
-def _job_id(message):
-    # A Celery protocol 2 message: the JSON body, base64-encoded, is [args, kwargs, embed].
+def _job_ids(message) -> list:
+    # A Celery protocol 2 message: the JSON body, base64-encoded, is [args, kwargs, embed]; args are
+    # [job id] or, for jobs sent to share a pass, [job id, [more job ids]].
     try:
         if isinstance(message, (str, bytes)):
             message = json.loads(message)
         args = json.loads(base64.b64decode(message["body"]))[0]
-        return args[0] if args else None
+        more = args[1] if len(args) > 1 and isinstance(args[1], list) else []
+        return [i for i in [args[0], *more] if isinstance(i, str)] if args else []
     except (ValueError, KeyError, IndexError, TypeError):
-        return None  # not one of ours
+        return []  # not one of ours
 
 
 def run(settings) -> int:

@@ -12,7 +12,7 @@ from fits import registry
 from fits.errors import FitTimeout
 from service import jobs
 from service.models import JobStatus
-from service.queue import RUN_FIT
+from service.queue import DEFAULT_QUEUE, RUN_FIT, enqueue
 from worker.heartbeat import Heartbeat
 from worker.main import app, settings
 from worker.store import DatabaseUnavailable, Store
@@ -23,6 +23,8 @@ store = Store(settings.database, retry_s=settings.db_retry_s)
 # database round trip, once. (Were one re-queued meanwhile, the sweeper sends it again.)
 ran_in_batch = OrderedDict()
 REMEMBER = 100_000
+# The most job ids one message may name (the API sends at most BATCH_SIZE).
+MAX_IDS = 10_000
 
 
 class ClaimLost(Exception):
@@ -30,16 +32,19 @@ class ClaimLost(Exception):
 
 
 @app.task(name=RUN_FIT, bind=True)
-def run_fit(self, job_id: str) -> str:
-    """Run job `job_id` if it is still queued, with up to BATCH_SIZE - 1 waiting jobs of its shape."""
+def run_fit(self, job_id: str, also=()) -> str:
+    """Run job `job_id` if it is still queued, with the jobs `also` named in its message (a sweep's
+    batch) and more waiting jobs of its shape, up to BATCH_SIZE in all."""
     worker = self.request.hostname or f"fitq-{os.getpid()}@{socket.gethostname()}"
-    if ran_in_batch.pop(job_id, None):
+    also = also if isinstance(also, (list, tuple)) else ()
+    if not also and ran_in_batch.pop(job_id, None):
         log.info("job %s ran in an earlier batch here; its own message skipped", job_id)
         return "skipped: ran in a batch"
+    also = _bounded(self, job_id, [i for i in also if jobs.is_id(i) and i != job_id][:MAX_IDS])
     try:
-        run, skipped = store.retrying(lambda s: _claim(s, job_id, worker), f"claim of job {job_id}")
+        run, skipped = store.retrying(lambda s: _claim(s, job_id, worker, also), f"claim of job {job_id}")
     except DatabaseUnavailable as err:
-        # The row stays queued; the sweeper sends the job again once the database is back.
+        # The rows stay queued; the sweeper sends the jobs again once the database is back.
         log.error("job %s not started: %s", job_id, err)
         return "database unavailable"
     if not run:
@@ -48,26 +53,46 @@ def run_fit(self, job_id: str) -> str:
     for job in run:
         log.info("job %s started: %s attempt %d on %s%s", job.id, job.variant, job.attempts, worker,
                  f" in a batch of {len(run)} with {run[0].id}" if len(run) > 1 else "")
+    named = {job_id, *also}
     for job in run[1:]:
-        ran_in_batch[job.id] = True
+        if job.id not in named:  # claimed from the queue: its own message is still to come
+            ran_in_batch[job.id] = True
     while len(ran_in_batch) > REMEMBER:
         ran_in_batch.popitem(last=False)
     outcomes = _run(run)
     for job in run:
         log.info("job %s %s", job.id, outcomes[job.id])
-    return outcomes[run[0].id]  # the message's own job comes first
+    return outcomes[run[0].id]
 
 
-def _claim(session, job_id, worker):
+def _bounded(task, job_id, also):
+    # A message may name more jobs than this worker's BATCH_SIZE: it sends the rest on, unclaimed.
+    keep = max(0, settings.batch_size - 1)
+    rest = also[keep:]
+    if rest:
+        queue = (task.request.delivery_info or {}).get("routing_key") or DEFAULT_QUEUE
+        app.send_task(RUN_FIT, args=[rest[0], rest[1:]] if rest[1:] else [rest[0]], queue=queue)
+        log.info("job %s: %d of its message's jobs sent on in a message of their own (BATCH_SIZE %d)",
+                 job_id, len(rest), settings.batch_size)
+    return also[:keep]
+
+
+def _claim(session, job_id, worker, also=()):
     # (jobs this delivery runs, None), or ([], what happened to the message).
     job = jobs.claim(session=session, job_id=job_id, worker=worker, pid=os.getpid())
+    named = jobs.claim_named(session=session, ids=also, worker=worker, pid=os.getpid()) if also else []
+    if job is None and named:
+        # This job went elsewhere (a duplicate, or another worker's batch); its batch-mates named in
+        # the same message still need a runner: the first of them leads.
+        job, named = named[0], named[1:]
     if job is not None:
+        mates = _shaped_like(session, job, named)
         try:
-            return [job, *_siblings(session, job, worker)], None
-        except Exception:  # the job is claimed already: run it alone rather than strand it
+            return [job, *mates, *_siblings(session, job, worker, settings.batch_size - 1 - len(mates))], None
+        except Exception:  # the jobs are claimed already: run them rather than strand them
             session.rollback()
-            log.exception("job %s: no batch (claiming its siblings failed); it runs alone", job.id)
-            return [job], None
+            log.exception("job %s: claiming more waiting jobs failed; the message's jobs run alone", job.id)
+            return [job, *mates], None
     job = jobs.get(session=session, job_id=job_id)
     if job is None:
         return [], "does not exist; message dropped"
@@ -83,17 +108,31 @@ def _claim(session, job_id, worker):
     return [], f"is {job.status}, not queued; duplicate delivery skipped"
 
 
-def _siblings(session, job, worker):
-    # Waiting jobs that can share this job's vectorised pass: same batch key, same time budget.
-    if settings.batch_size <= 1:
-        return []
+def _shaped_like(session, job, named):
+    # The API groups a message's jobs by batch key, so all should fit; one that does not is queued again.
     key = batched.batch_key(job.variant, job.params)
-    if key is None:
+    mates = [other for other in named if _same(job, key, other)]
+    for other in named:
+        if other not in mates:
+            log.warning("job %s, named in job %s's message, has another shape; sent again alone",
+                        other.id, job.id)
+            if jobs.give_back(session=session, job_id=other.id, attempt=other.attempts):
+                enqueue(app, other)
+    return mates
+
+
+def _same(job, key, other):
+    return other.timeout_s == job.timeout_s and key is not None \
+        and batched.batch_key(other.variant, other.params) == key
+
+
+def _siblings(session, job, worker, limit):
+    # Waiting jobs that can share this job's vectorised pass: same batch key, same time budget.
+    key = batched.batch_key(job.variant, job.params)
+    if limit <= 0 or key is None:
         return []
-    return jobs.claim_siblings(
-        session=session, first=job, limit=settings.batch_size - 1, worker=worker, pid=os.getpid(),
-        same=lambda other: other.timeout_s == job.timeout_s
-        and batched.batch_key(other.variant, other.params) == key)
+    return jobs.claim_siblings(session=session, first=job, limit=limit, worker=worker, pid=os.getpid(),
+                               same=lambda other: _same(job, key, other))
 
 
 def _died_here(job, worker) -> bool:

@@ -36,3 +36,4 @@ def test_a_sweep_runs_in_batches_and_each_job_matches_its_solo_run(stack):
         got = [p["loss"] for p in job["result"]["loss_history"]]
         want = [loss for _, loss in alone.loss_history]
         assert got == pytest.approx(want, rel=1e-5), job["id"]
+

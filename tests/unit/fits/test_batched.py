@@ -5,7 +5,7 @@ import time
 import pytest
 import torch
 
-from fits import batched, batched_models, nn_sequential, registry
+from fits import batch_key, batched, batched_models, nn_sequential, registry
 from fits.data import sine
 from fits.errors import FitTimeout
 from fits.seeding import normal_scalars
@@ -230,6 +230,10 @@ def test_the_learning_rate_splits_batches_only_where_an_optimizer_holds_it(param
             batched.batch_key(variant, params(variant, learning_rate=2e-6))
 
     assert [v for v in sorted(batched.BUILDERS) if not same_key(v)] == ["module", "optim"]
+
+
+def test_the_torch_free_key_names_exactly_the_variants_with_a_batched_pass():
+    assert sorted(batch_key.BATCHABLE) == sorted(batched.BUILDERS)
 
 
 @pytest.mark.parametrize("variant", ["dynamic", "lstsq", "quartic"])

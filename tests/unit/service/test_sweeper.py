@@ -7,7 +7,7 @@ import pytest
 
 from service import jobs
 from service.db import make_engine, make_sessionmaker
-from service.queue import enqueue, make_celery
+from service.queue import enqueue, enqueue_batches, make_celery
 from service.sweeper import LOCK, Sweeper
 
 ALL = ("requeued", "failed", "resent")
@@ -77,6 +77,22 @@ def test_a_queued_job_whose_message_waits_in_redis_is_left_alone(world):
 
     assert _pass(sweeper, broker) == {}
     assert broker.llen("cpu") == 1
+
+
+def test_every_job_named_in_a_batch_message_counts_as_present(world):
+    make, sessions, broker = world
+    sweeper = make()
+    shape = {"learning_rate": 1e-6, "steps": 10, "samples": 10, "dtype": "float32", "device": "cpu",
+             "log_every": 10}
+    with sessions() as session:
+        made = [jobs.create(session=session, variant="tensor", params={**shape, "seed": seed})[0]
+                for seed in range(5)]
+        ids = [job.id for job in made]
+
+    assert enqueue_batches(sweeper.celery, made, size=3) == 2
+    assert broker.llen("cpu") == 2
+    assert sweeper.messages() == set(ids)
+    assert _pass(sweeper, broker) == {}
 
 
 def _taken_by_a_worker(broker, job_id, sweeper, delivered_ago_s):

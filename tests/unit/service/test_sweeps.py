@@ -1,4 +1,7 @@
 """Sweeps over HTTP: one job per grid point, a shared seed, counts and the best job; bad grids refused."""
+import base64
+import json
+
 import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import sessionmaker
@@ -25,7 +28,28 @@ def test_a_sweep_makes_one_queued_job_per_point_and_sends_each(client, sweep, re
     assert sorted(points) == sorted((lr, s) for lr in GRID["learning_rate"] for s in GRID["steps"])
     assert {j["params"]["seed"] for j in listed} == {listed[0]["params"]["seed"]}  # one seed for all
     assert all(j["params"]["samples"] == 50 and j["sweep_id"] == body["id"] for j in listed)
-    assert redis_db.llen("fitq") == 6
+    # One message per batch: tensor jobs that differ only in learning rate share a pass, steps split them.
+    named = _messages(redis_db)
+    assert sorted(i for ids in named for i in ids) == sorted(j["id"] for j in listed)
+    by_id = {j["id"]: j["params"]["steps"] for j in listed}
+    assert sorted([by_id[i] for i in ids] for ids in named) == [[100] * 3, [200] * 3]
+
+
+def test_a_sweep_sends_messages_of_at_most_batch_size_jobs(make_app, redis_db):
+    r = make_app(batch_size=4).test_client().post("/api/v1/sweeps", json={"variant": "tensor", "grid": {"seed": list(range(10))}})
+
+    assert r.status_code == 202
+    assert sorted(len(ids) for ids in _messages(redis_db)) == [2, 4, 4]
+
+
+def _messages(redis_db):
+    # The job ids each queued message names: Celery's JSON body is [args, kwargs, embed], with args
+    # [id] or [id, [more ids]].
+    named = []
+    for raw in redis_db.lrange("fitq", 0, -1):
+        args = json.loads(base64.b64decode(json.loads(raw)["body"]))[0]
+        named.append([args[0], *(args[1] if len(args) > 1 else [])])
+    return named
 
 
 def test_a_sweep_reports_counts_and_its_best_job(client, sweep, settings):
