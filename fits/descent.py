@@ -1,31 +1,49 @@
 """The update steps the seed programs use, shared by the variants that use the same one."""
 from __future__ import annotations
 
-import operator
 from typing import Callable, Sequence
 
+import numpy as np
 import torch
 
 
 def manual_cubic_step(b, rows, y, learning_rate: float) -> Callable[[], object]:
-    """A step of hand-written gradient descent on b_0 + b_1 x + b_2 x^2 + b_3 x^3; it returns the loss.
+    """A step of hand-written gradient descent on b_0 + b_1 x + b_2 x^2 + b_3 x^3; it returns the
+    residual y_pred - y, from which squared_sum gives the step's loss.
 
     Works unchanged on numpy arrays and torch tensors: b is the column (4, 1) of coefficients, updated
     in place, and rows = power_rows(x, 3). Summing the terms down the column and the gradients along
-    the rows adds the same numbers in the same order as the seed's one-term-at-a-time program.
+    the rows adds the same numbers in the same order as the seed's one-term-at-a-time program. The
+    returned residual is a buffer the next step rewrites: read it before then, as fits.loop.train does.
     """
-    lr, two = learning_rate, 2.0
-    if isinstance(b, torch.Tensor):
+    xp = torch if isinstance(b, torch.Tensor) else np
+    lr = learning_rate
+    if xp is torch:
         # torch wraps a Python float in a new tensor at every operation; rounded to b's dtype either way.
-        lr, two = (torch.tensor(v, dtype=b.dtype, device=b.device) for v in (lr, two))
+        lr = torch.tensor(lr, dtype=b.dtype, device=b.device)
+    # The seed's gradient is (2 * residual) * x^k; scaling by 2 is exact, so r * (2 x^k) is the same
+    # number and 2 x^k is computed once. Every step writes into the same buffers, allocating nothing.
+    twice_rows = 2.0 * rows
+    products, gradient = xp.empty_like(rows), xp.empty_like(b)
+    fitted, residual = xp.empty_like(y), xp.empty_like(y)
+    keep = {"keepdim": True} if xp is torch else {"keepdims": True}
 
     def step():
-        residual = (b * rows).sum(0) - y
-        loss = (residual ** 2).sum()
-        operator.isub(b, lr * ((two * residual) * rows).sum(1, keepdims=True))  # in place, as b -= ...
-        return loss
+        xp.multiply(b, rows, out=products)
+        xp.sum(products, 0, out=fitted)
+        xp.subtract(fitted, y, out=residual)
+        xp.multiply(residual, twice_rows, out=products)
+        xp.sum(products, 1, out=gradient, **keep)
+        xp.multiply(gradient, lr, out=gradient)
+        xp.subtract(b, gradient, out=b)  # in place, as b -= lr * grad
+        return residual
 
     return step
+
+
+def squared_sum(residual):
+    """The seed's loss, (y_pred - y) ** 2 summed, from a step's residual."""
+    return (residual ** 2).sum()
 
 
 def descend(params: Sequence[torch.Tensor], learning_rate: float) -> None:

@@ -21,11 +21,14 @@ class Trace:
 
 
 def train(step: Callable[[], Any], *, steps: int, log_every: int,
-          on_progress: Optional[Progress] = None, deadline: Optional[float] = None) -> Trace:
-    """Call step() `steps` times; step returns the loss it computed before its update. Stops early
-    at a history point whose loss is NaN or infinite; raises FitTimeout past `deadline`."""
+          on_progress: Optional[Progress] = None, deadline: Optional[float] = None,
+          loss_of: Optional[Callable[[Any], Any]] = None) -> Trace:
+    """Call step() `steps` times; step returns the loss it computed before its update, or what
+    loss_of(returned) turns into it (computed only where it is logged). Stops early at a history
+    point whose loss is NaN or infinite; raises FitTimeout past `deadline`."""
+    measure = loss_of or (lambda loss: loss)
     history: list[tuple[int, float]] = []
-    loss: Any = math.nan
+    loss: Any = None
     in_callback = 0.0
     start = time.perf_counter()
     for t in range(steps):
@@ -35,7 +38,7 @@ def train(step: Callable[[], Any], *, steps: int, log_every: int,
         loss = step()
         if (t + 1) % log_every == 0:
             # Read the loss only here: a host sync every step would dominate on a GPU.
-            value = scalar(loss)
+            value = scalar(measure(loss))
             history.append((t, value))
             if not math.isfinite(value):
                 break  # diverged: once NaN or infinite it never comes back, so stop paying for it
@@ -43,7 +46,7 @@ def train(step: Callable[[], Any], *, steps: int, log_every: int,
                 called = time.perf_counter()
                 on_progress(t + 1, steps, value)  # may raise to stop the fit: let it propagate
                 in_callback += time.perf_counter() - called
-    final_loss = scalar(loss)
+    final_loss = math.nan if loss is None else scalar(measure(loss))
     # The callback's time (database writes, heartbeats) is the caller's, not the loop's.
     return Trace(history, final_loss, time.perf_counter() - start - in_callback)
 

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from fits.data import check_dtype, power_rows
-from fits.descent import manual_cubic_step
+from fits.descent import manual_cubic_step, squared_sum
 from fits.device import numpy_device
 from fits.loop import Progress, train
 from fits.result import FitResult
@@ -26,6 +26,7 @@ def fit(*, learning_rate: float, steps: int, samples: int, seed: int, dtype: str
 
     # A diverging fit is reported through its NaN/inf losses, not as overflow warnings.
     with np.errstate(over="ignore", invalid="ignore"):
-        trace = train(manual_cubic_step(b, rows, y, learning_rate),
-                      steps=steps, log_every=log_every, on_progress=on_progress, deadline=deadline)
+        # The loss is computed only where it is logged: the update needs the residual alone.
+        trace = train(manual_cubic_step(b, rows, y, learning_rate), steps=steps, log_every=log_every,
+                      on_progress=on_progress, deadline=deadline, loss_of=squared_sum)
     return FitResult.power_series(b.ravel(), trace, where)
