@@ -171,7 +171,7 @@ def test_a_deadline_in_the_past_stops_before_the_first_step(params):
 
 def test_a_batch_wider_than_one_chunk_matches_its_solo_runs(params):
     # 30,000 samples (under torch's parallel grain, so a row sum stays the solo sum on any threads).
-    count = batched.CHUNK_ELEMENTS["cpu"] // 30_000 + 1
+    count = batched.CHUNK_BYTES["cpu"] // (30_000 * 4) + 1  # float32
     batch = jobs(params, "custom_function", count=count, learning_rate=3e-7, steps=20, samples=30_000,
                  log_every=5)
 
