@@ -5,12 +5,13 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
 from fits import catalog
-from service import inputs, jobs, sweeps
+from service import inputs, jobs, listing, query, sweeps
 from service.document import job_document, sweep_document
 from service.models import JobStatus
 from service.openapi import document as openapi_document
 from service.problems import Problem, problem_response
 from service.queue import enqueue, enqueue_batches
+from service.workers import consumed_now
 
 blueprint = Blueprint("api", __name__)
 probes = Blueprint("probes", __name__)
@@ -26,6 +27,13 @@ def _found(session, job_id):
     if job is None:
         raise Problem(404, f"no job with id {job_id!r}", field="id")
     return job
+
+
+def _queues(*rows):
+    # The queues live workers consume, asked of Redis only when one of these jobs still waits.
+    if any(row.status == JobStatus.QUEUED.value for row in rows):
+        return consumed_now(_state().redis)
+    return None
 
 
 @blueprint.get("/variants")
@@ -53,10 +61,11 @@ def submit():
         try:
             enqueue(state.celery, job)
         except Exception as err:  # the row is committed: the job is recorded, only delivery failed
-            log.warning("enqueue of job %s failed: %s", job.id, err)
+            log.warning("enqueue of job %s failed: %s", job.id, err, extra={"job_id": job.id})
             raise Problem(503, f"job {job.id} is recorded but the queue is unreachable; "
                                "it stays queued", job_id=job.id) from None
-    response = jsonify(job_document(job))
+        log.info("job %s queued: %s", job.id, job.variant, extra={"job_id": job.id})
+    response = jsonify(job_document(job, _queues(job)))
     response.status_code = 202
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"
     if not created:
@@ -68,19 +77,20 @@ def submit():
 def show(job_id):
     """One job."""
     with _state().sessions() as session:
-        return jsonify(job_document(_found(session, job_id)))
+        job = _found(session, job_id)
+        return jsonify(job_document(job, _queues(job)))
 
 
 @blueprint.get("/jobs")
 def index():
-    """Jobs newest first (or oldest first), filtered, a page at a time."""
-    q = inputs.listing_query()
+    """Jobs, filtered and sorted (newest first by default), a page at a time."""
+    q = listing.listing_query()
     with _state().sessions() as session:
-        rows, after = jobs.page(session=session, variant=q["variant"], status=q["status"],
-                                sweep=q["sweep"], limit=q["limit"], after=q["after"],
-                                newest_first=q["order"] == "-created_at")
-        cursor = inputs.encode_cursor(after, q["order"]) if after else None
-        return jsonify({"items": [job_document(j) for j in rows], "next_cursor": cursor})
+        rows, after = query.page(session=session, filters=q["filters"], order=q["order"],
+                                 limit=q["limit"], after=q["after"])
+        cursor = listing.encode_cursor(after, q["order"]) if after else None
+        queues = _queues(*rows)
+        return jsonify({"items": [job_document(j, queues) for j in rows], "next_cursor": cursor})
 
 
 @blueprint.post("/sweeps")

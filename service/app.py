@@ -23,10 +23,11 @@ class State:
 
 def create_app(settings=None) -> Flask:
     """Build the API for `settings` (default: from the environment)."""
-    from service import api, auth, cors, problems, ratelimit
+    from service import api, auth, cors, dashboard, logs, monitoring, problems, ratelimit, reference, results
 
     settings = settings or Settings.from_env()
-    app = Flask(__name__, static_folder=None)  # no files to serve: every route is the API's
+    logs.configure(settings)
+    app = Flask(__name__, static_folder=None)  # no /static: the dashboard serves its few files itself
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
     engine = make_engine(settings.database)
@@ -43,5 +44,9 @@ def create_app(settings=None) -> Flask:
     app.after_request(ratelimit.headers)
     app.after_request(cors.headers)
     app.register_blueprint(api.blueprint, url_prefix=auth.API_PREFIX)
+    app.register_blueprint(results.blueprint, url_prefix=auth.API_PREFIX)
     app.register_blueprint(api.probes)
+    app.register_blueprint(monitoring.blueprint)
+    app.register_blueprint(dashboard.blueprint)  # / and /assets: open, like the probes
+    app.register_blueprint(reference.blueprint)
     return app

@@ -8,18 +8,22 @@ API_PREFIX = "/api/v1"
 # Open without a token even when AUTH is on: the API's own description.
 PUBLIC = frozenset({("GET", "/api/v1/openapi.json"), ("HEAD", "/api/v1/openapi.json")})
 CHALLENGE = 'Bearer realm="fitq"'
+# Outside /api/v1 but guarded like it: the metrics are not for strangers, and each scrape runs
+# aggregate queries. The probes stay open: orchestrators call them without credentials.
+GUARDED_ROOT = frozenset({"/metrics"})
 
 
-def under_api() -> bool:
-    """Whether this request is for /api/v1 (the root probes are not)."""
-    return request.path == API_PREFIX or request.path.startswith(API_PREFIX + "/")
+def guarded(path) -> bool:
+    """Whether tokens (when AUTH wants them) and rate limits apply to `path`: /api/v1 and /metrics."""
+    return path == API_PREFIX or path.startswith(API_PREFIX + "/") or path in GUARDED_ROOT
 
 
 def identify():
     """Before a request: note the caller's token id in g.token_id, or in g.refusal why there is none."""
     g.token_id, g.refusal = None, None
     state = current_app.extensions["fitq"]
-    if not state.settings.auth_required or not under_api() or (request.method, request.path) in PUBLIC:
+    public = (request.method, request.path) in PUBLIC
+    if not state.settings.auth_required or not guarded(request.path) or public:
         return
     scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
     if not scheme:

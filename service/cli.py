@@ -1,20 +1,22 @@
-"""The `fitq` command: up, api, worker, sweeper, migrate, token."""
+"""The `fitq` command: up, api, worker, sweeper, migrate, token, workers; and the API's client:
+submit, jobs, show, compare, sweep, cancel (service/cli_jobs.py)."""
 import argparse
 import os
 import sys
 
-from sqlalchemy.exc import DBAPIError
-
-from service.db import shown
+# No SQLAlchemy at the top: the HTTP client commands start fast and need none of the server's packages.
+from service import cli_jobs, cli_options
 from service.settings import Settings
 
 
 def api(settings):
     """Serve the API with gunicorn (replaces this process)."""
+    # With LOG_FORMAT=json gunicorn's own lines (start-up, access log) are JSON lines too.
+    json_logs = ["--logger-class", "service.logs.gunicorn_logger"] if settings.log_format == "json" else []
     os.execvp(sys.executable, [
         sys.executable, "-m", "gunicorn", "--bind", f"{settings.host}:{settings.port}",
         "--workers", str(settings.api_workers), "--log-level", settings.log_level,
-        "--access-logfile", "-", "service.app:create_app()"])
+        "--access-logfile", "-", *json_logs, "service.app:create_app()"])
 
 
 def worker(settings):
@@ -28,6 +30,7 @@ def worker(settings):
 
 def migrate(settings):
     """alembic upgrade head on the configured database."""
+    from service.db import shown
     from service.migrate import upgrade
 
     upgrade(settings.database)
@@ -46,6 +49,30 @@ def sweeper(settings):
     from service.sweeper import run
 
     return run(settings)
+
+
+def workers(settings):
+    """Print the live workers, read from Redis directly: it works while the API is down or wants a
+    token, and needs only the REDIS_URL every fitq process already has."""
+    from datetime import datetime, timezone
+
+    import redis
+
+    from service import workers as reports
+    from service.db import shown
+
+    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+    try:
+        live = reports.live(client)
+    except redis.RedisError as err:
+        raise SystemExit(f"fitq: cannot read the workers from Redis {shown(settings.redis_url)}: "
+                         f"{err}") from None
+    finally:
+        client.close()
+    if not live:
+        print("fitq: no live worker; start one with `fitq worker`", file=sys.stderr)
+        return
+    print("\n".join(reports.table(live, datetime.now(timezone.utc))))
 
 
 def token(settings, args):
@@ -96,7 +123,8 @@ def token_arguments(parser):
 
 
 # name -> (function, one-line help, needs REDIS_URL, configure(subparser) or None). A command that
-# configures its subparser is called with the parsed arguments too.
+# configures its subparser is called with the parsed arguments too; an API client command (its
+# configure sets `http`) is called with those alone, and reads no server setting.
 COMMANDS = {
     "up": (up, "run everything in the foreground (embedded Redis and SQLite by default)", False, None),
     "api": (api, "serve the HTTP API with gunicorn", True, None),
@@ -104,6 +132,16 @@ COMMANDS = {
     "sweeper": (sweeper, "recover jobs whose message or worker was lost", True, None),
     "migrate": (migrate, "upgrade the database schema to head", False, None),
     "token": (token, "create, list or revoke API tokens", False, token_arguments),
+    "workers": (workers, "list the live workers: device, queues, current jobs, last heartbeat", True, None),
+    "submit": (cli_jobs.submit, "submit a fit job to the API; --wait shows its progress and result", False,
+               cli_options.submit_arguments),
+    "jobs": (cli_jobs.jobs, "list jobs from the API: filter, sort, a table", False, cli_options.jobs_arguments),
+    "show": (cli_jobs.show, "show one job from the API", False, cli_options.one_job),
+    "compare": (cli_jobs.compare, "compare jobs side by side, with the least-squares optimum", False,
+                cli_options.compare_arguments),
+    "sweep": (cli_jobs.sweep, "submit a grid of jobs to the API; --wait prints the best", False,
+              cli_options.sweep_arguments),
+    "cancel": (cli_jobs.cancel, "cancel a queued or running job", False, cli_options.one_job),
 }
 
 
@@ -116,6 +154,8 @@ def main(argv=None):
         if configure:
             configure(subparser)
     args = parser.parse_args(argv)
+    if getattr(args, "http", False):
+        return COMMANDS[args.command][0](args)
     try:
         settings = Settings.from_env()
     except ValueError as err:
@@ -126,6 +166,9 @@ def main(argv=None):
     problems = settings.contradictions()
     if problems:
         parser.exit(2, "".join(f"fitq: {p}\n" for p in problems))
+    from sqlalchemy.exc import DBAPIError
+
+    from service.db import shown
     try:
         return (run(settings, args) if configure else run(settings)) or 0
     except DBAPIError as err:

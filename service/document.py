@@ -1,6 +1,8 @@
 """A job as the API shows it (DESIGN.md's job document)."""
 from datetime import timezone
 
+from service.workers import notice
+
 
 def iso(moment):
     """ISO 8601 in UTC with a Z; SQLite hands back naive datetimes, which are UTC here."""
@@ -11,8 +13,9 @@ def iso(moment):
     return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
-def job_document(job) -> dict:
-    """The JSON document of one job."""
+def job_document(job, queues=None) -> dict:
+    """The JSON document of one job; given the queues live workers consume, a queued job that none
+    of them serves says so in `notice`."""
     return {
         "id": job.id,
         "variant": job.variant,
@@ -29,6 +32,7 @@ def job_document(job) -> dict:
         "sweep_id": job.sweep_id,
         "result": job.result,
         "error": job.error,
+        "notice": notice(job, queues),
     }
 
 

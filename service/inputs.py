@@ -1,25 +1,16 @@
-"""Reading what a client sent: JSON bodies, headers and query strings, each checked."""
-import base64
-import binascii
+"""Reading what a client sent: JSON bodies and headers, each checked (the listing query: listing.py)."""
 import json
 
 from flask import request
 
 from fits import params as fit_params
 from fits.errors import ParamError
-from service.jobs import is_id
-from service.models import JobStatus
 from service.problems import Problem
 
 SUBMIT_FIELDS = ("variant", "params", "timeout_s")
 SWEEP_FIELDS = ("variant", "params", "grid", "timeout_s")
-LISTING_FIELDS = ("variant", "status", "sweep", "order_by", "limit", "cursor")
 MAX_SWEEP_POINTS = 10_000  # one sweep's jobs are inserted in one transaction
-ORDERS = ("-created_at", "created_at")
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
 MAX_KEY = 200  # the idempotency_key column's width
-MAX_CURSOR = 200  # ours are about 70 characters
 
 
 def json_object():
@@ -124,56 +115,3 @@ def idempotency_key():
     if key is not None and not 1 <= len(key) <= MAX_KEY:
         raise Problem(400, f"must be 1 to {MAX_KEY} characters", field="Idempotency-Key")
     return key
-
-
-def listing_query():
-    """Checked filters for GET /jobs: variant, status, sweep, order_by, limit, cursor."""
-    for key in request.args:
-        if key not in LISTING_FIELDS:
-            raise Problem(400, f"unknown query parameter; allowed: {', '.join(LISTING_FIELDS)}",
-                          field=key)
-    args = request.args
-    variant = args.get("variant")
-    if variant is not None:
-        try:
-            fit_params.variant_named(variant)
-        except ParamError as err:
-            raise Problem(400, err.detail, field="variant") from None
-    status = args.get("status")
-    if status is not None and status not in {s.value for s in JobStatus}:
-        raise Problem(400, f"must be one of {', '.join(s.value for s in JobStatus)}", field="status")
-    order = args.get("order_by", ORDERS[0])
-    if order not in ORDERS:
-        raise Problem(400, f"must be one of {', '.join(ORDERS)}", field="order_by")
-    sweep = args.get("sweep")
-    if sweep is not None and not is_id(sweep):
-        raise Problem(400, "is not a sweep id", field="sweep")
-    return {"variant": variant, "status": status, "sweep": sweep, "order": order,
-            "limit": _limit(args.get("limit", str(DEFAULT_LIMIT))),
-            "after": _cursor(args.get("cursor"), order)}
-
-
-def _limit(raw):
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_LIMIT:
-        raise Problem(400, f"must be an integer from 1 to {MAX_LIMIT}", field="limit")
-    return int(raw)
-
-
-def encode_cursor(after, order):
-    """An opaque cursor that continues a listing after job `after` in `order`."""
-    return base64.urlsafe_b64encode(json.dumps([after, order]).encode()).decode().rstrip("=")
-
-
-def _cursor(raw, order):
-    if raw is None:
-        return None
-    if len(raw) > MAX_CURSOR:
-        raise Problem(400, "is not a cursor this listing handed out", field="cursor")
-    try:
-        after, cursor_order = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
-        if not is_id(after) or cursor_order != order:
-            raise ValueError
-    except (ValueError, TypeError, RecursionError, binascii.Error, UnicodeDecodeError):
-        raise Problem(400, "is not a cursor this listing handed out (or order_by changed)",
-                      field="cursor") from None
-    return after

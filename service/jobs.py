@@ -85,24 +85,6 @@ def get(*, session, job_id):
     return session.get(Job, job_id)
 
 
-def page(*, session, variant=None, status=None, sweep=None, limit=50, after=None, newest_first=True):
-    """Up to `limit` jobs past the id `after`, and the id to continue from (None at the end)."""
-    query = select(Job)
-    if variant is not None:
-        query = query.where(Job.variant == variant)
-    if sweep is not None:
-        query = query.where(Job.sweep_id == sweep)
-    if status is not None:
-        query = query.where(Job.status == status)
-    if after is not None:
-        query = query.where(Job.id < after if newest_first else Job.id > after)
-    query = query.order_by(Job.id.desc() if newest_first else Job.id.asc()).limit(limit + 1)
-    rows = list(session.scalars(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (rows[-1].id if more else None)
-
-
 def cancel(*, session, job_id):
     """Cancel a queued or running job; returns (job, changed). A running job stops at its next
     history point, when its worker finds it no longer holds the claim."""

@@ -75,6 +75,14 @@ class Job(Base):
         Index("ix_jobs_variant_id", "variant", "id"),
         Index("ix_jobs_status_id", "status", "id"),
         Index("ix_jobs_sweep_id_id", "sweep_id", "id"),
+        # The listing's keyset orders on (value, id), and its created_at range filter (migration 0005).
+        Index("ix_jobs_created_at_id", "created_at", "id"),
+        Index("ix_jobs_final_loss_id", "final_loss", "id"),
+        Index("ix_jobs_duration_s_id", "duration_s", "id"),
+        # A sweep's jobs by loss, one status's by loss or duration: filter and order from one index.
+        Index("ix_jobs_sweep_id_final_loss_id", "sweep_id", "final_loss", "id"),
+        Index("ix_jobs_status_final_loss_id", "status", "final_loss", "id"),
+        Index("ix_jobs_status_duration_s_id", "status", "duration_s", "id"),
     )
 
 

@@ -4,9 +4,9 @@ import math
 import time
 
 import redis
-from flask import current_app, g
+from flask import current_app, g, request
 
-from service.auth import caller, under_api
+from service.auth import caller, guarded
 from service.problems import problem_response
 
 WINDOW_S = 60
@@ -43,9 +43,9 @@ class Limiter:
 
 
 def limit():
-    """Before a request to /api/v1: count it, and answer 429 once its client is over the limit."""
+    """Before a request to /api/v1 or /metrics: count it; 429 once its client is over the limit."""
     g.rate = None
-    if not under_api():
+    if not guarded(request.path):
         return None
     limiter = current_app.extensions["fitq"].limiter
     counted = limiter.hit(caller())

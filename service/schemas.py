@@ -49,10 +49,13 @@ def schemas(settings) -> dict:
             "sweep_id": {**JOB_ID, "description": "the sweep recorded before the queue failed"},
             "job": ref("Job"),
             "checks": {"type": "object", "additionalProperties": {"type": "string"}},
-            "retry_after_s": {"type": "integer", "minimum": 0}},
-            optional=("field", "job_id", "sweep_id", "job", "checks", "retry_after_s")),
+            "retry_after_s": {"type": "integer", "minimum": 0},
+            "unknown": {"type": "array", "items": JOB_ID, "description": "the ids that name no job"}},
+            optional=("field", "job_id", "sweep_id", "job", "checks", "retry_after_s", "unknown")),
         "Health": _object({"status": {"const": "ok"}}),
         "Ready": _object({name: {"const": "ok"} for name in ("status", "database", "redis")}),
+        "Worker": _worker(),
+        **_results(),
     }
 
 
@@ -135,4 +138,49 @@ def _job():
             "device": {"type": "string"}}), "type": ["object", "null"]},
         "error": {**_object({"type": {"type": "string"}, "message": {"type": "string"}}),
                   "type": ["object", "null"]},
+        "notice": _nullable("string", description="why a queued job may not start soon: no live worker "
+                                                  "consumes its queue (and what to start); else null"),
     })
+
+
+def _worker():
+    return _object({
+        "name": {"type": "string", "description": "the Celery node name, as in a job's worker field"},
+        "host": {"type": "string"},
+        "pid": {"type": "integer", "minimum": 1},
+        "device": {"type": "string", "enum": ["cpu", "cuda"]},
+        "gpu": _nullable("string", description="the GPU's name on a cuda worker"),
+        "queues": {"type": "array", "items": {"type": "string"}},
+        "pool": {"type": "string"},
+        "started_at": {"type": "string", "format": "date-time"},
+        "jobs": {"type": "array", "items": JOB_ID, "description": "the jobs this process runs now"},
+        "stopping": {"type": "boolean", "description": "it got SIGTERM and takes no new job"},
+        "heartbeat_at": {"type": "string", "format": "date-time"},
+    })
+
+
+def _results():
+    # What history, predict and compare answer (service/results.py).
+    points = {"type": "array", "items": _object({"step": {"type": "integer"}, "loss": NUMBER_OR_NULL})}
+    numbers = {"type": "array", "items": NUMBER_OR_NULL}
+    compared = _object({
+        "id": JOB_ID, "variant": ref("VariantName"), "params": {"type": "object"}, "status": ref("JobStatus"),
+        "final_loss": {**NUMBER_OR_NULL, "description": "null until it succeeds, or when not finite"},
+        "optimum": _object({"samples": {"type": "integer", "minimum": 2},
+                            "loss": {"type": "number", "minimum": 0},
+                            "polynomial": {**numbers, "type": ["array", "null"],
+                                           "description": "null below four samples"}}),
+        "gap": {**NUMBER_OR_NULL, "description": "final_loss - optimum.loss"},
+        "ratio": {**NUMBER_OR_NULL, "description": "final_loss / optimum.loss"},
+        "duration_s": NUMBER_OR_NULL, "device": _nullable("string"),
+        "coefficients": {"type": ["object", "null"], "additionalProperties": NUMBER_OR_NULL},
+        "polynomial": {**numbers, "type": ["array", "null"]}, "formula": _nullable("string")})
+    return {
+        "History": _object({"id": JOB_ID, "status": ref("JobStatus"),
+                            "points": {"type": "integer", "minimum": 0, "description": "points stored"},
+                            "downsampled": {"type": "boolean"}, "loss_history": points}),
+        "Prediction": _object({"id": JOB_ID, "variant": ref("VariantName"), "polynomial": numbers,
+                               "x": {"type": "array", "items": {"type": "number"}},
+                               "y": {**numbers, "description": "null where the polynomial is not finite"}}),
+        "Comparison": _object({"items": {"type": "array", "items": compared}}),
+    }

@@ -40,8 +40,10 @@ class Settings:
     visibility_timeout_s: int = 7200
     # Largest request body the API reads.
     max_body_bytes: int = 64 * 1024
-    # Log level of the API and the worker.
+    # Log level of the API, the worker and the sweeper.
     log_level: str = "info"
+    # Log lines as text for people, or json (one object a line, with job_id) for a log collector.
+    log_format: str = "text"
     # Seconds `fitq up` gives each child to stop on Ctrl-C before it kills it.
     stop_timeout_s: int = 10
     # A job's time budget when it asks for none, and the most it may ask for (seconds).
@@ -52,6 +54,10 @@ class Settings:
     # Seconds between a running job's heartbeats, and the silence after which its worker counts as dead.
     heartbeat_s: float = 5.0
     stale_after_s: float = 60.0
+    # After SIGTERM, a worker lets a running fit finish if it will within this many seconds, else hands
+    # the job back to the queue at its next history point; keep it below the stop timeout (compose's
+    # stop_grace_period, STOP_TIMEOUT_S) by the few seconds a worker needs to exit.
+    shutdown_grace_s: float = 5.0
     # Seconds between the sweeper's passes.
     sweep_interval_s: float = 5.0
     # A queued job whose message is not in Redis this long after it was sent is sent again.
@@ -129,6 +135,10 @@ class Settings:
             found.append(f"WORKER_CONCURRENCY ({self.worker_concurrency}) must be 1 with the solo pool")
         elif self.worker_concurrency < 1:
             found.append(f"WORKER_CONCURRENCY ({self.worker_concurrency}) must be at least 1")
+        if self.log_format not in ("text", "json"):
+            found.append(f"LOG_FORMAT ({self.log_format!r}) must be text or json")
+        if self.shutdown_grace_s < 0:
+            found.append(f"SHUTDOWN_GRACE_S ({self.shutdown_grace_s:g}) must not be negative")
         if self.auth not in ("on", "off", "auto"):
             found.append(f"AUTH ({self.auth!r}) must be on, off or auto")
         if self.rate_limit_per_minute < 0:

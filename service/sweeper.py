@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import redis
 
-from service import jobs
+from service import jobs, logs
 from service.db import UNAVAILABLE, make_engine, make_sessionmaker, shown
 from service.queue import enqueue, make_celery
 from service.settings import KNOWN_QUEUES
@@ -63,14 +63,14 @@ class Sweeper:
                 if jobs.abandon(session=session, job_id=job.id, attempt=job.attempts,
                                 message=jobs.lost_message(job.attempts, job.worker)):
                     log.warning("job %s failed: worker %s lost on attempt %d of %d", job.id, job.worker,
-                                job.attempts, self.settings.max_attempts)
+                                job.attempts, self.settings.max_attempts, extra={"job_id": job.id})
                     done["failed"] += 1
                 continue
             silent = (job.worker, job.heartbeat_at, job.attempts)  # give_back clears them
             if jobs.give_back(session=session, job_id=job.id, attempt=job.attempts):
                 # The compare-and-set makes this sweeper the only one to send it.
                 log.warning("job %s queued again: no heartbeat from %s since %s (attempt %d of %d)",
-                            job.id, *silent, self.settings.max_attempts)
+                            job.id, *silent, self.settings.max_attempts, extra={"job_id": job.id})
                 enqueue(self.celery, job)
                 done["requeued"] += 1
 
@@ -84,7 +84,7 @@ class Sweeper:
             sent_at = job.enqueued_at  # resent() moves it
             if job.id not in present and jobs.resent(session=session, job_id=job.id, attempt=job.attempts):
                 log.warning("job %s sent again: queued since %s and its message is not in Redis "
-                            "(or sits with a consumer that died)", job.id, sent_at)
+                            "(or sits with a consumer that died)", job.id, sent_at, extra={"job_id": job.id})
                 enqueue(self.celery, job)
                 done["resent"] += 1
 
@@ -120,8 +120,7 @@ def _job_ids(message) -> list:
 
 def run(settings) -> int:
     """Sweep every SWEEP_INTERVAL_S until SIGTERM or SIGINT; errors are logged, never fatal."""
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure(settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

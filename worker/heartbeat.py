@@ -6,6 +6,7 @@ import time
 
 from service import jobs
 from service.db import UNAVAILABLE
+from worker import presence
 
 log = logging.getLogger(__name__)
 # Progress shows within half a second; a short job writes none (its outcome says it all).
@@ -25,11 +26,13 @@ class Heartbeat:
 
     def __enter__(self):
         self._thread.start()
+        presence.running(self.claims)  # the worker's own report in Redis lists them while they run
         return self
 
     def __exit__(self, *_):
         self._stop.set()
         self._thread.join()
+        presence.finished(self.claims)
 
     def _beat(self):
         written, last, failing = None, time.monotonic(), False

@@ -1,8 +1,7 @@
 """The worker's Celery app: `celery -A worker.main worker`. torch is imported here, once per process."""
-import logging
+from celery.signals import setup_logging, task_postrun, task_prerun, worker_process_init
 
-from celery.signals import worker_process_init
-
+from service import logs
 from service.queue import make_celery
 from service.settings import Settings
 
@@ -19,9 +18,27 @@ torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.0)
 app = make_celery(settings)
 app.conf.worker_redirect_stdouts = False
 
-from worker import tasks  # noqa: E402,F401  (registers fitq.run_fit on app)
+from worker import lifecycle, tasks  # noqa: E402,F401  (registers fitq.run_fit on app)
 
-logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+logs.configure(settings)
+lifecycle.connect(settings)
+
+
+@setup_logging.connect
+def _logging(**_):
+    # Connected, so Celery adds no handlers of its own: its lines and ours share LOG_FORMAT.
+    logs.configure(settings)
+
+
+@task_prerun.connect
+def _about_job(args=None, **_):
+    # Every line logged while a message runs is about its job, unless the line names another.
+    logs.current_job.set(args[0] if args and isinstance(args[0], str) else None)
+
+
+@task_postrun.connect
+def _job_done(**_):
+    logs.current_job.set(None)
 
 
 @worker_process_init.connect

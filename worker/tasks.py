@@ -13,6 +13,7 @@ from fits.errors import FitTimeout
 from service import jobs
 from service.models import JobStatus
 from service.queue import DEFAULT_QUEUE, RUN_FIT, enqueue
+from worker import shutdown
 from worker.heartbeat import Heartbeat
 from worker.main import app, settings
 from worker.store import DatabaseUnavailable, Store
@@ -52,7 +53,8 @@ def run_fit(self, job_id: str, also=()) -> str:
         return skipped
     for job in run:
         log.info("job %s started: %s attempt %d on %s%s", job.id, job.variant, job.attempts, worker,
-                 f" in a batch of {len(run)} with {run[0].id}" if len(run) > 1 else "")
+                 f" in a batch of {len(run)} with {run[0].id}" if len(run) > 1 else "",
+                 extra={"job_id": job.id})
     named = {job_id, *also}
     for job in run[1:]:
         if job.id not in named:  # claimed from the queue: its own message is still to come
@@ -61,7 +63,7 @@ def run_fit(self, job_id: str, also=()) -> str:
         ran_in_batch.popitem(last=False)
     outcomes = _run(run)
     for job in run:
-        log.info("job %s %s", job.id, outcomes[job.id])
+        log.info("job %s %s", job.id, outcomes[job.id], extra={"job_id": job.id})
     return outcomes[run[0].id]
 
 
@@ -174,11 +176,15 @@ def _run(run) -> dict:
             heartbeat.step = step
             if heartbeat.all_lost.is_set():
                 raise ClaimLost(first.id)
+            grace.check(step, steps)  # after SIGTERM: finish within SHUTDOWN_GRACE_S, or hand back
 
+        grace = shutdown.Grace(settings.shutdown_grace_s)
         try:
             results = _fit(run, on_progress, deadline=time.monotonic() + budget)
         except ClaimLost:
             return {job.id: "stopped: cancelled or taken over while running" for job in run}
+        except shutdown.HandBack as err:
+            return shutdown.hand_back(store.session, app, run, str(err))
         except FitTimeout as err:
             return _failed(run, heartbeat.step, "timeout", f"{err}: the job's time budget is {budget}s; "
                            f"raise timeout_s (at most {settings.max_timeout_s}) or lower steps")

@@ -27,8 +27,8 @@ def check_succeeded(job: dict) -> None:
     assert job["status"] == "succeeded", job
     assert job["attempts"] == 1 and job["error"] is None
     assert job["started_at"] and job["finished_at"] and job["worker"]
-    assert job["device"] == ("cuda" if torch.cuda.is_available() and variant != "numpy" else "cpu")
     result, params, variant = job["result"], job["params"], job["variant"]
+    assert job["device"] == ("cuda" if torch.cuda.is_available() and variant != "numpy" else "cpu")
     assert job["progress"] == {"step": params.get("steps", 1), "steps": params.get("steps", 1)}
     best = optimum(params["samples"])
     if variant == "lstsq":

@@ -56,7 +56,9 @@ def test_fitq_up_runs_every_variant_and_keeps_results_after_a_restart(tmp_path):
 
 def test_fitq_up_resumes_jobs_a_stop_cut_off(tmp_path):
     port = free_port()
-    env = clean_env(DATA_DIR=tmp_path, PORT=port, STOP_TIMEOUT_S=1)
+    # A grace period far past STOP_TIMEOUT_S: the worker keeps the job rather than hand it back, and
+    # is killed mid-job (test_graceful_shutdown.py has the hand-back).
+    env = clean_env(DATA_DIR=tmp_path, PORT=port, STOP_TIMEOUT_S=1, SHUTDOWN_GRACE_S=600)
     up = Process("up", env, tmp_path / "first.log")
     client = Client(f"http://127.0.0.1:{port}")
     try:

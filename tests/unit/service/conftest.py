@@ -1,12 +1,10 @@
 """Apps built from Settings on a migrated SQLite file, a test client, and the checks every test shares."""
 import shutil
-import subprocess
 
 import pytest
 import redis
 from sqlalchemy import create_engine, text
 
-from service import embedded_redis
 from service.app import create_app
 from service.migrate import upgrade
 from service.settings import Settings
@@ -21,17 +19,6 @@ def migrated_db(tmp_path_factory):
     path = tmp_path_factory.mktemp("schema") / "t.db"
     upgrade(f"sqlite:///{path}")
     return path
-
-
-@pytest.fixture(scope="session")
-def redis_url(tmp_path_factory):
-    """A private Redis for these tests (the embedded one fitq up uses): no server needs to be running."""
-    port = embedded_redis.free_port()
-    proc = subprocess.Popen(embedded_redis.command(port, str(tmp_path_factory.mktemp("redis"))))
-    embedded_redis.wait_ready(port, proc)
-    yield f"redis://127.0.0.1:{port}/0"
-    proc.terminate()
-    proc.wait(10)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import schemathesis
 from fits import catalog
 from fits.params import (MAX_HISTORY_POINTS, MAX_LEARNING_RATE, MAX_SAMPLES, MAX_STEPS,
                          MAX_STEPS_X_SAMPLES, SEED_LIMIT)
-from service import inputs, openapi
+from service import inputs, listing, openapi
 from service.document import job_document
 from service.models import Job, JobStatus
 
@@ -99,11 +99,11 @@ def test_the_bounds_are_those_fits_params_checks(doc):
 
 def test_the_listing_query_and_headers_are_those_inputs_checks(doc):
     query = {p["name"]: p["schema"] for p in doc["paths"]["/api/v1/jobs"]["get"]["parameters"]}
-    assert tuple(query) == inputs.LISTING_FIELDS
-    assert query["limit"]["maximum"] == inputs.MAX_LIMIT
-    assert query["limit"]["default"] == inputs.DEFAULT_LIMIT
-    assert query["order_by"]["enum"] == list(inputs.ORDERS)
-    assert query["cursor"]["maxLength"] == inputs.MAX_CURSOR
+    assert tuple(query) == listing.LISTING_FIELDS
+    assert query["limit"]["maximum"] == listing.MAX_LIMIT
+    assert query["limit"]["default"] == listing.DEFAULT_LIMIT
+    assert query["order_by"]["enum"] == list(listing.ORDERS)
+    assert query["cursor"]["maxLength"] == listing.MAX_CURSOR
     assert doc["components"]["schemas"]["JobStatus"]["enum"] == [s.value for s in JobStatus]
     (key,) = doc["paths"]["/api/v1/jobs"]["post"]["parameters"]
     assert key["name"] == "Idempotency-Key"

@@ -1,0 +1,126 @@
+// #/?variant=&status=&sweep=&order_by=&cursor=: the jobs, live while any of them is queued or running.
+import {get, post, query, variants} from "./api.js";
+import {ACTIVE, fill, h, moment, number, progress, seconds, shortId, status} from "./dom.js";
+
+const STATUSES = ["queued", "running", "succeeded", "failed", "diverged", "cancelled"];
+const ORDERS = [["-created_at", "newest first"], ["created_at", "oldest first"], ["final_loss", "lowest loss"],
+                ["-final_loss", "highest loss"], ["duration_s", "fastest"], ["-duration_s", "slowest"]];
+const FILTERS = ["variant", "status", "sweep", "order_by"];
+const LIVE_MS = 1000; // while a job shown is queued or running
+const IDLE_MS = 10000; // otherwise: new jobs still show up
+const MOST_OVERLAID = 20; // the overlay plot's limit (GET /plots/losses.svg)
+export const selected = new Set(); // job ids picked for compare; kept while the page is open
+
+export function show({view, params, fail, recover, go}) {
+  const wanted = Object.fromEntries(FILTERS.map((k) => [k, params.get(k) || ""]));
+  const cursor = params.get("cursor") || "";
+  const rows = h("tbody");
+  const compareButton = h("button", {type: "button", onclick: () => go(`#/compare?ids=${[...selected].join(",")}`)});
+  const pager = h("p", {class: "pager"});
+  const sweep = h("div");
+  let timer = null;
+  let stopped = false;
+
+  const filters = filterForm(wanted, (changed) => go(`#/?${query({...wanted, ...changed})}`));
+  fill(view, h("div", {class: "title"}, h("h1", {}, "Jobs"), h("a", {class: "button", href: "#/submit"}, "Submit a job")),
+    filters, sweep,
+    h("div", {class: "scroll"}, h("table", {class: "jobs"},
+      h("thead", {}, h("tr", {}, ["", "job", "variant", "status", "progress", "final loss", "duration",
+                                   "parameters", "created", ""].map((t) => h("th", {scope: "col"}, t)))),
+      rows)),
+    h("p", {class: "actions"}, compareButton, " ", h("button", {type: "button", class: "quiet", onclick: () => {
+      selected.clear();
+      for (const box of rows.querySelectorAll("input[type=checkbox]")) box.checked = false;
+      updateButton();
+    }}, "Clear selection")),
+    pager);
+  updateButton();
+
+  function updateButton() {
+    compareButton.textContent = `Compare selected (${selected.size})`;
+    compareButton.disabled = selected.size === 0 || selected.size > MOST_OVERLAID;
+    compareButton.title = selected.size > MOST_OVERLAID ? `at most ${MOST_OVERLAID} jobs at once` : "";
+  }
+
+  function row(job) {
+    const active = ACTIVE.has(job.status);
+    const box = h("input", {type: "checkbox", "aria-label": `select job ${job.id}`, checked: selected.has(job.id),
+                            onchange: () => { box.checked ? selected.add(job.id) : selected.delete(job.id); updateButton(); }});
+    const cancel = active && h("button", {type: "button", class: "quiet", onclick: async () => {
+      try { await post(`jobs/${job.id}/cancel`); load(); } catch (err) { fail(err); }
+    }}, "Cancel");
+    return h("tr", {dataset: {id: job.id, status: job.status}},
+      h("td", {}, box),
+      h("td", {class: "mono"}, h("a", {href: `#/jobs/${job.id}`, title: job.id}, shortId(job.id))),
+      h("td", {}, job.variant),
+      h("td", {}, status(job.status), job.notice ? h("span", {class: "notice", title: job.notice}, " ⚠") : null),
+      h("td", {}, progress(job)),
+      h("td", {class: "num"}, number(job.result && job.result.final_loss)),
+      h("td", {class: "num"}, seconds(job.result && job.result.duration_s)),
+      h("td", {class: "params"}, paramText(job.params)),
+      h("td", {class: "muted"}, moment(job.created_at)),
+      h("td", {}, cancel));
+  }
+
+  async function load() {
+    clearTimeout(timer);
+    if (document.hidden) { timer = setTimeout(load, LIVE_MS); return; }
+    try {
+      const page = await get(`jobs?${query({...wanted, cursor})}`);
+      if (wanted.sweep) fill(sweep, sweepSummary(await get(`sweeps/${wanted.sweep}`)));
+      if (stopped) return;
+      recover("list");
+      fill(rows, page.items.length ? page.items.map(row)
+                                   : h("tr", {}, h("td", {colspan: 10, class: "empty"}, "No jobs match. ",
+                                                   h("a", {href: "#/submit"}, "Submit one."))));
+      fill(pager, cursor ? h("a", {href: `#/?${query(wanted)}`}, "« first page") : null, " ",
+           page.next_cursor ? h("a", {href: `#/?${query({...wanted, cursor: page.next_cursor})}`}, "next page »") : null);
+      timer = setTimeout(load, page.items.some((j) => ACTIVE.has(j.status)) ? LIVE_MS : IDLE_MS);
+    } catch (err) {
+      if (stopped) return;
+      fail(err, "list");
+      if (err.status !== 401) timer = setTimeout(load, IDLE_MS);
+    }
+  }
+
+  load();
+  return {stop() { stopped = true; clearTimeout(timer); }};
+}
+
+function filterForm(wanted, apply) {
+  const chosen = new Set(wanted.status ? wanted.status.split(",") : []);
+  const variant = h("select", {name: "variant", onchange: () => apply({variant: variant.value, cursor: ""})},
+                    h("option", {value: ""}, "any variant"));
+  variants().then((list) => {
+    for (const v of list) variant.append(h("option", {value: v.name, selected: v.name === wanted.variant}, v.name));
+  }).catch(() => {}); // the listing reports the same failure
+  const boxes = STATUSES.map((s) => h("label", {class: "check"},
+    h("input", {type: "checkbox", name: "status", value: s, checked: chosen.has(s), onchange: (e) => {
+      e.target.checked ? chosen.add(s) : chosen.delete(s);
+      apply({status: STATUSES.filter((x) => chosen.has(x)).join(",")});
+    }}), ` ${s}`));
+  const sweep = h("input", {name: "sweep", value: wanted.sweep, placeholder: "sweep id", size: 34,
+                            onchange: () => apply({sweep: sweep.value.trim()})});
+  const order = h("select", {name: "order_by", onchange: () => apply({order_by: order.value})},
+                  ORDERS.map(([value, label]) => h("option", {value, selected: value === (wanted.order_by || "-created_at")}, label)));
+  return h("form", {class: "filters", onsubmit: (e) => e.preventDefault()},
+    h("label", {}, "Variant ", variant), h("fieldset", {}, h("legend", {}, "Status"), boxes),
+    h("label", {}, "Sweep ", sweep), h("label", {}, "Sort ", order));
+}
+
+function sweepSummary(sweep) {
+  const counts = Object.entries(sweep.counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(", ");
+  const grid = Object.entries(sweep.grid).map(([k, vs]) => `${k} ∈ {${vs.join(", ")}}`).join(" × ");
+  return h("div", {class: "card sweep"},
+    h("p", {}, h("strong", {}, `Sweep ${sweep.id}`), ` — ${sweep.variant}, ${sweep.size} jobs: ${grid}`),
+    h("p", {}, sweep.finished ? "finished: " : "running: ", counts || "no jobs"),
+    sweep.best ? h("p", {}, "best so far: ", h("a", {href: `#/jobs/${sweep.best.job_id}`}, shortId(sweep.best.job_id)),
+                   ` with loss ${number(sweep.best.final_loss)}`) : null);
+}
+
+/** The parameters a reader tells jobs apart by, in one line. */
+export function paramText(params) {
+  const short = {learning_rate: "lr", log_every: "log"};
+  return Object.entries(params).filter(([k]) => !["device", "dtype"].includes(k))
+    .map(([k, v]) => `${short[k] || k}=${typeof v === "number" && !Number.isInteger(v) ? number(v, 4) : v}`).join(" ");
+}
