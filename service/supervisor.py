@@ -118,6 +118,7 @@ def run(settings) -> int:
     url = f"http://{settings.host}:{settings.port}"
     if _wait_healthy(url, api):
         print(f"\nfitq is up at {url}  (Redis {shown(env['REDIS_URL'])}, database {shown(settings.database)})\n"
+              f"open: {url}/ for the dashboard, {url}/docs for the API reference\n"
               f"try:  curl -s -X POST {url}/api/v1/jobs -H 'Content-Type: application/json' "
               f"-d '{{\"variant\": \"custom_function\"}}'\n"
               f"Ctrl-C stops everything.\n", flush=True)
