@@ -53,7 +53,8 @@ def sweeper(settings):
 
 def workers(settings):
     """Print the live workers, read from Redis directly: it works while the API is down or wants a
-    token, and needs only the REDIS_URL every fitq process already has."""
+    token, and needs only the REDIS_URL every fitq process already has. Without REDIS_URL (the
+    embedded default) it asks the API at FITQ_URL instead."""
     from datetime import datetime, timezone
 
     import redis
@@ -61,18 +62,33 @@ def workers(settings):
     from service import workers as reports
     from service.db import shown
 
-    client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
-    try:
-        live = reports.live(client)
-    except redis.RedisError as err:
-        raise SystemExit(f"fitq: cannot read the workers from Redis {shown(settings.redis_url)}: "
-                         f"{err}") from None
-    finally:
-        client.close()
+    if not settings.redis_url:
+        live = _workers_over_http()
+    else:
+        client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+        try:
+            live = reports.live(client)
+        except redis.RedisError as err:
+            raise SystemExit(f"fitq: cannot read the workers from Redis {shown(settings.redis_url)}: "
+                             f"{err}") from None
+        finally:
+            client.close()
     if not live:
         print("fitq: no live worker; start one with `fitq worker`", file=sys.stderr)
         return
     print("\n".join(reports.table(live, datetime.now(timezone.utc))))
+
+
+def _workers_over_http():
+    # No REDIS_URL: the embedded default's Redis is private to `fitq up`, so ask its API instead.
+    from service.client import DEFAULT_URL, ApiError, Client
+
+    url = os.environ.get("FITQ_URL") or DEFAULT_URL
+    try:
+        return Client(url, os.environ.get("FITQ_TOKEN")).get("/api/v1/workers")
+    except ApiError as err:
+        raise SystemExit(f"fitq: REDIS_URL is not set and the API at {url} did not list the workers: "
+                         f"{err}") from None
 
 
 def token(settings, args):
@@ -132,7 +148,7 @@ COMMANDS = {
     "sweeper": (sweeper, "recover jobs whose message or worker was lost", True, None),
     "migrate": (migrate, "upgrade the database schema to head", False, None),
     "token": (token, "create, list or revoke API tokens", False, token_arguments),
-    "workers": (workers, "list the live workers: device, queues, current jobs, last heartbeat", True, None),
+    "workers": (workers, "list the live workers: device, queues, current jobs, last heartbeat", False, None),
     "submit": (cli_jobs.submit, "submit a fit job to the API; --wait shows its progress and result", False,
                cli_options.submit_arguments),
     "jobs": (cli_jobs.jobs, "list jobs from the API: filter, sort, a table", False, cli_options.jobs_arguments),

@@ -3,7 +3,10 @@ import os
 import re
 import signal
 import socket
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import redis
 
@@ -12,6 +15,9 @@ from service.document import job_document
 from service.jobs import get
 from tests.integration.expectations import ALL, check_succeeded
 from tests.integration.processes import Client, Process, clean_env, free_port
+
+
+FITQ = str(Path(sys.executable).with_name("fitq"))
 
 
 def _listening(port) -> bool:
@@ -40,6 +46,12 @@ def test_fitq_up_runs_every_variant_and_keeps_results_after_a_restart(tmp_path):
         finished = [client.wait(job["id"], timeout=180) for job in submitted]
         for job in finished:
             check_succeeded(job)
+        # `fitq workers` with no REDIS_URL asks the API (fitq up's Redis is its own).
+        listed = subprocess.run([FITQ, "workers"], env=clean_env(FITQ_URL=client.base), capture_output=True,
+                                text=True, timeout=30)
+        assert listed.returncode == 0, listed.stderr
+        assert listed.stdout.splitlines()[0].split()[:3] == ["NAME", "PID", "DEVICE"]
+        assert len(listed.stdout.splitlines()) == 2 and "fitq" in listed.stdout.splitlines()[1]
     finally:
         code = up.stop(signal.SIGINT)  # what Ctrl-C sends
     assert code == 0, up.output()[-3000:]
