@@ -2,6 +2,7 @@
 from alembic import context
 
 from service.db import make_engine
+from service.migrate import include_object
 from service.models import Base
 from service.settings import Settings
 
@@ -14,7 +15,7 @@ def run():
     engine = make_engine(url)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=Base.metadata,
-                          render_as_batch=connection.dialect.name == "sqlite")
+                          render_as_batch=connection.dialect.name == "sqlite", include_object=include_object)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
