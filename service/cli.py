@@ -51,10 +51,10 @@ def sweeper(settings):
     return run(settings)
 
 
-def workers(settings):
+def workers(settings, args):
     """Print the live workers, read from Redis directly: it works while the API is down or wants a
     token, and needs only the REDIS_URL every fitq process already has. Without REDIS_URL (the
-    embedded default) it asks the API at FITQ_URL instead."""
+    embedded default) it asks the API at --url (FITQ_URL) instead."""
     from datetime import datetime, timezone
 
     import redis
@@ -63,7 +63,7 @@ def workers(settings):
     from service.db import shown
 
     if not settings.redis_url:
-        live = _workers_over_http()
+        live = _workers_over_http(args.url, args.token)
     else:
         client = redis.Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
         try:
@@ -79,13 +79,12 @@ def workers(settings):
     print("\n".join(reports.table(live, datetime.now(timezone.utc))))
 
 
-def _workers_over_http():
+def _workers_over_http(url, token):
     # No REDIS_URL: the embedded default's Redis is private to `fitq up`, so ask its API instead.
-    from service.client import DEFAULT_URL, ApiError, Client
+    from service.client import ApiError, Client
 
-    url = os.environ.get("FITQ_URL") or DEFAULT_URL
     try:
-        return Client(url, os.environ.get("FITQ_TOKEN")).get("/api/v1/workers")
+        return Client(url, token).get("/api/v1/workers")
     except ApiError as err:
         raise SystemExit(f"fitq: REDIS_URL is not set and the API at {url} did not list the workers: "
                          f"{err}") from None
@@ -148,7 +147,8 @@ COMMANDS = {
     "sweeper": (sweeper, "recover jobs whose message or worker was lost", True, None),
     "migrate": (migrate, "upgrade the database schema to head", False, None),
     "token": (token, "create, list or revoke API tokens", False, token_arguments),
-    "workers": (workers, "list the live workers: device, queues, current jobs, last heartbeat", False, None),
+    "workers": (workers, "list the live workers: device, queues, current jobs, last heartbeat", False,
+                cli_options.address_arguments),
     "submit": (cli_jobs.submit, "submit a fit job to the API; --wait shows its progress and result", False,
                cli_options.submit_arguments),
     "jobs": (cli_jobs.jobs, "list jobs from the API: filter, sort, a table", False, cli_options.jobs_arguments),

@@ -32,13 +32,18 @@ def command(function):
     return run
 
 
+def _body(args, **more):
+    # What submit and sweep send: the variant, its --param values, --timeout when given, and more.
+    body = {"variant": args.variant, "params": {k: value(v) for k, v in args.param}, **more}
+    if args.timeout is not None:
+        body["timeout_s"] = args.timeout
+    return body
+
+
 @command
 def submit(client, args):
     """Submit a job; with --wait, follow it to the end and print its result."""
-    body = {"variant": args.variant, "params": {k: value(v) for k, v in args.param}}
-    if args.timeout is not None:
-        body["timeout_s"] = args.timeout
-    job = client.post("/api/v1/jobs", body)
+    job = client.post("/api/v1/jobs", _body(args))
     if not args.wait:
         print(job["id"])
         print(f"fitq: job {job['id']} {job['status']}; `fitq show {job['id']}` to look it up",
@@ -87,10 +92,7 @@ def compare(client, args):
 @command
 def sweep(client, args):
     """Create a sweep; with --wait, follow it and print its best job."""
-    body = {"variant": args.variant, "params": {k: value(v) for k, v in args.param}, "grid": dict(args.grid)}
-    if args.timeout is not None:
-        body["timeout_s"] = args.timeout
-    made = client.post("/api/v1/sweeps", body)
+    made = client.post("/api/v1/sweeps", _body(args, grid=dict(args.grid)))
     if not args.wait:
         print(made["id"])
         print(f"fitq: sweep {made['id']}: {made['size']} jobs; `fitq jobs --sweep {made['id']}` lists them",

@@ -45,12 +45,17 @@ def url(text):
     return text
 
 
-def _connection(parser):
-    # Every client command takes these; `http` tells service.cli to read no server setting for it.
+def address_arguments(parser):
+    """--url and --token: where the API is and how to get in (also for `fitq workers`)."""
     parser.add_argument("--url", type=url, default=os.environ.get("FITQ_URL") or DEFAULT_URL,
                         help=f"the API's address (default: FITQ_URL, else {DEFAULT_URL})")
     parser.add_argument("--token", default=os.environ.get("FITQ_TOKEN"),
                         help="API token, when the API wants one (default: FITQ_TOKEN)")
+
+
+def _connection(parser):
+    # Every client command takes these; `http` tells service.cli to read no server setting for it.
+    address_arguments(parser)
     parser.formatter_class, parser.epilog = argparse.RawDescriptionHelpFormatter, EXIT_CODES
     parser.set_defaults(http=True)
 

@@ -2,6 +2,7 @@
 import subprocess
 
 import pytest
+import redis
 
 from service import embedded_redis
 
@@ -15,3 +16,13 @@ def redis_url(tmp_path_factory):
     yield f"redis://127.0.0.1:{port}/0"
     proc.terminate()
     proc.wait(10)
+
+
+@pytest.fixture
+def redis_db(redis_url):
+    """The private Redis, flushed before and after: for tests whose submissions are enqueued."""
+    conn = redis.Redis.from_url(redis_url)
+    conn.flushdb()
+    yield conn
+    conn.flushdb()
+    conn.close()

@@ -2,7 +2,6 @@
 import shutil
 
 import pytest
-import redis
 from sqlalchemy import create_engine, text
 
 from service.app import create_app
@@ -74,16 +73,6 @@ def rows(settings):
 
     yield count
     engine.dispose()
-
-
-@pytest.fixture
-def redis_db(redis_url):
-    """The private Redis, flushed before and after: for tests whose submissions are enqueued."""
-    conn = redis.Redis.from_url(redis_url)
-    conn.flushdb()
-    yield conn
-    conn.flushdb()
-    conn.close()
 
 
 def _check_problem(response, status, field=ANY):

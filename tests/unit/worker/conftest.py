@@ -1,21 +1,10 @@
 """Worker unit-test fixtures: a private Redis and a migrated SQLite file, as the service tests have."""
 
 import pytest
-import redis
 
 from service.db import make_engine, make_sessionmaker
 from service.migrate import upgrade
 from service.settings import Settings
-
-
-@pytest.fixture
-def broker(redis_url):
-    """A client of the private Redis, flushed before and after."""
-    client = redis.Redis.from_url(redis_url)
-    client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
 
 
 @pytest.fixture

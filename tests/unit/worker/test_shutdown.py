@@ -60,7 +60,7 @@ def _claimed(sessions, device="cpu"):
         return jobs.claim(session=session, job_id=job.id, worker="fitq-1@box", pid=1)
 
 
-def test_handed_back_jobs_are_queued_again_with_their_attempt_and_sent_again(settings, sessions, broker):
+def test_handed_back_jobs_are_queued_again_with_their_attempt_and_sent_again(settings, sessions, redis_db):
     run = [_claimed(sessions), _claimed(sessions, device="cuda")]
     celery = make_celery(settings)
 
@@ -72,12 +72,12 @@ def test_handed_back_jobs_are_queued_again_with_their_attempt_and_sent_again(set
         for job in run:
             row = jobs.get(session=session, job_id=job.id)
             assert (row.status, row.attempts, row.worker, row.progress_step) == ("queued", 1, None, 0)
-    sweeper = Sweeper(settings, sessions, None, broker)
+    sweeper = Sweeper(settings, sessions, None, redis_db)
     assert sweeper.messages() == {job.id for job in run}
-    assert broker.llen("cpu") == 1 and broker.llen("gpu") == 1
+    assert redis_db.llen("cpu") == 1 and redis_db.llen("gpu") == 1
 
 
-def test_a_job_cancelled_meanwhile_is_not_handed_back(settings, sessions, broker):
+def test_a_job_cancelled_meanwhile_is_not_handed_back(settings, sessions, redis_db):
     job = _claimed(sessions)
     with sessions() as session:
         jobs.cancel(session=session, job_id=job.id)
@@ -85,7 +85,7 @@ def test_a_job_cancelled_meanwhile_is_not_handed_back(settings, sessions, broker
     outcomes = shutdown.hand_back(sessions, make_celery(settings), [job], "stopping")
 
     assert outcomes[job.id].startswith("stopped")
-    assert broker.llen("cpu") == 0
+    assert redis_db.llen("cpu") == 0
     with sessions() as session:
         assert jobs.get(session=session, job_id=job.id).status == "cancelled"
 
