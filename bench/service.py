@@ -50,7 +50,7 @@ def arguments(argv=None):
                              "issue's 250 fits/s pace; e.g. tensor,autograd,nn,module,custom_function,numpy)")
     parser.add_argument("--sweep-points", type=int, default=1000, help="points of the sweep (default 1000)")
     parser.add_argument("--unbatched-jobs", type=int, default=48,
-                        help="jobs of the BATCH_SIZE=1 run, and of every run while fits/batched.py is "
+                        help="jobs of the BATCH_SIZE=1 run, and of every run while fits/batched/run.py is "
                              "not usable (default 48: unbatched, 1000 would take minutes)")
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds each run may take (default 180)")
     parser.add_argument("--pg-admin", default=PG_ADMIN, help=f"PostgreSQL admin URL (default {PG_ADMIN})")
@@ -103,7 +103,7 @@ def percentiles(rows):
 
 
 def batching_available():
-    """Whether fits/batched.py is there with what the worker calls; (bool, why not)."""
+    """Whether fits/batched/run.py is there with what the worker calls; (bool, why not)."""
     try:
         batched = importlib.import_module("fits.batched")
     except Exception as err:  # missing, or half written
@@ -370,7 +370,7 @@ def main(argv=None):
     say(f"bench.service: {machine()}")
     note = ""
     if not batching:
-        note = f" -- fits/batched.py not usable yet, so BATCH_SIZE=1 and {small} jobs"
+        note = f" -- fits/batched/run.py not usable yet, so BATCH_SIZE=1 and {small} jobs"
         say(f"bench.service: batched execution is not usable yet ({why}): every stack runs BATCH_SIZE=1, "
             f"and the {args.jobs}-job run and the {args.sweep_points}-point sweep shrink to {small} jobs")
     try:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-# The variants fits/batched.py can run as one pass; dynamic and lstsq run alone.
+# The variants fits/batched/run.py can run as one pass; dynamic and lstsq run alone.
 BATCHABLE = ("autograd", "custom_function", "module", "nn", "numpy", "optim", "tensor")
 # torch.optim keeps one learning rate per param group: jobs share a pass only if they share it.
 SHARED_RATE = ("module", "optim")

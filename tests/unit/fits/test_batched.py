@@ -5,12 +5,13 @@ import time
 import pytest
 import torch
 
-from fits import batch_key, batched, batched_models, nn_sequential, registry
+from fits import batch_key, batched, nn_sequential, registry
+from fits.batched import models as batched_models
 from fits.data import sine
 from fits.errors import FitTimeout
 from fits.seeding import normal_scalars
 
-# What each variant's batch promises against its solo runs (fits/batched.py says why).
+# What each variant's batch promises against its solo runs (fits/batched/run.py says why).
 BIT_FOR_BIT = ["custom_function"]
 WITHIN_1E_5 = ["autograd", "module", "nn", "numpy", "tensor"]
 PER_JOB_RATE = ["autograd", "custom_function", "nn", "numpy", "tensor"]

@@ -9,7 +9,7 @@ job stays to its solo run (fits.registry.run), per variant, as tests/unit/fits/t
   workers run, or up to 32,768 samples: past that, two threads split a solo sum but not a row sum).
 - numpy, tensor, autograd, module, nn: within 1e-5 relative on every logged loss; measured at most
   1e-6 in float32 and 2e-15 in float64 (numpy). The cubic is one matrix product per batch
-  (fits/batched_variants.py says why), which sums in another order than the solo loop's `.sum()`.
+  (fits/batched/variants.py says why), which sums in another order than the solo loop's `.sum()`.
 - optim: not reproducible. float32 RMSprop is chaotic: the rounding differences above are enough to
   move it. Its logged losses agree to 1e-5 up to step 199, then drift: over seeds 0-19 on the
   defaults, by up to 3-4% of the loss (median 0.1%) late in the run, on the CPU as on a GPU.
@@ -26,10 +26,10 @@ from typing import Callable, Mapping, Optional, Sequence
 
 import torch
 
-from fits import batched_variants as bv
+from fits.batched import variants as bv
 from fits import legendre
-from fits.batch_key import batch_key  # noqa: F401  (re-exported: callers group jobs with it)
-from fits.batched_updates import Stepper
+from fits.batch_key import batch_key
+from fits.batched.updates import Stepper
 from fits.data import sine
 from fits.device import numpy_device
 from fits.errors import FitTimeout

@@ -19,8 +19,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from fits.batched_models import Polynomial3Batch, random_cubics, sequential_layer, sequential_values
-from fits.batched_updates import (Stepper, always_logged, backward_all, descend, learning_rates,
+from fits.batched.models import Polynomial3Batch, random_cubics, sequential_layer, sequential_values
+from fits.batched.updates import (Stepper, always_logged, backward_all, descend, learning_rates,
                                   optimizer_step, shared_rate, targets)
 from fits.cuda_graph import replayed
 from fits.data import Sample, check_dtype, power_rows
