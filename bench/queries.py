@@ -18,10 +18,11 @@ import psycopg
 from sqlalchemy import event, insert, select, text
 
 from bench.stack import PG_ADMIN, say
-from service import listing, query
+from service.api import listing
+from service.store import query
 from service.app import create_app
-from service.migrate import upgrade
-from service.models import Job
+from service.store.migrate import upgrade
+from service.store.models import Job
 from service.settings import Settings
 
 VARIANTS = ("numpy", "tensor", "autograd", "custom_function", "nn", "optim", "module", "dynamic", "lstsq")

@@ -18,10 +18,10 @@ import requests
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from service import embedded_redis
-from service.migrate import upgrade
+from service.ops import embedded_redis
+from service.store.migrate import upgrade
 from service.settings import Settings
-from service.supervisor import die_with_parent
+from service.ops.supervisor import die_with_parent
 
 REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -134,7 +134,7 @@ class Stack:
 
     def _start(self, command, name=None, env=None):
         name = name or command
-        child = Child(name, [sys.executable, "-m", "service.cli", command], env or self.env,
+        child = Child(name, [sys.executable, "-m", "service.cli.main", command], env or self.env,
                       self.logs / f"{name}.log")
         self.children.append(child)
         return child

@@ -1,9 +1,9 @@
 """Alembic environment: the URL comes from fitq's settings, the target metadata from the models."""
 from alembic import context
 
-from service.db import make_engine
-from service.migrate import include_object
-from service.models import Base
+from service.store.db import make_engine
+from service.store.migrate import include_object
+from service.store.models import Base
 from service.settings import Settings
 
 config = context.config

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 import redis
 from flask import Flask
 
-from service.db import make_engine, make_sessionmaker
+from service.store.db import make_engine, make_sessionmaker
 from service.queue import make_celery
 from service.settings import Settings
 
@@ -23,7 +23,10 @@ class State:
 
 def create_app(settings=None) -> Flask:
     """Build the API for `settings` (default: from the environment)."""
-    from service import api, auth, cors, dashboard, logs, monitoring, problems, ratelimit, reference, results
+    from service.api import auth, cors, monitoring, problems, ratelimit, routes as api
+    from service.web import dashboard, reference
+    from service import logs
+    from service.api.results import routes as results
 
     settings = settings or Settings.from_env()
     logs.configure(settings)

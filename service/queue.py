@@ -1,4 +1,8 @@
-"""The Celery app, configured in one place: the API sends with it, the worker consumes with it."""
+"""The Celery app, configured in one place, and the broker's message format: the API and the sweeper
+send with it, the worker consumes with it. A message names jobs, nothing else: `[job id]`, or `[first id,
+[more ids]]` for jobs sent to share one vectorised pass. It is encoded and decoded here only."""
+import base64
+import json
 from celery import Celery
 from kombu import Exchange, Queue
 
@@ -9,6 +13,8 @@ RUN_FIT = "fitq.run_fit"
 DEFAULT_QUEUE = "fitq"
 # A job's device decides its queue: GPU workers take gpu, CPU workers cpu, every worker the default.
 QUEUE_FOR_DEVICE = {"cuda": "gpu", "cpu": "cpu", "auto": DEFAULT_QUEUE}
+# kombu's Redis transport keeps priorities 3, 6 and 9 in lists named <queue>\x06\x16<priority>.
+PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 
 
 def make_celery(settings) -> Celery:
@@ -49,7 +55,33 @@ def make_celery(settings) -> Celery:
 
 def enqueue(celery: Celery, job) -> None:
     """Send the job id (nothing else) to the queue its device asks for."""
-    celery.send_task(RUN_FIT, args=[job.id], queue=_queue(job))
+    send(celery, [job.id], _queue(job))
+
+
+def send(celery: Celery, ids: list[str], queue: str) -> None:
+    """One message naming `ids` (at least one): they are claimed together and share a pass."""
+    first, *rest = ids
+    celery.send_task(RUN_FIT, args=[first, rest] if rest else [first], queue=queue)
+
+
+def named(job_id: str, also: object, most: int) -> list[str]:
+    """The other job ids a message names beside `job_id`, as the worker's task receives them: at most
+    `most`, each a string other than `job_id`; anything else in `also` is ignored."""
+    also = also if isinstance(also, (list, tuple)) else ()
+    return [i for i in also if isinstance(i, str) and i != job_id][:most]
+
+
+def job_ids(message: object) -> list[str]:
+    """The job ids a raw message in Redis names (a Celery protocol 2 message: the JSON body,
+    base64-encoded, is [args, kwargs, embed]); [] for a message that is not one of ours."""
+    try:
+        if isinstance(message, (str, bytes)):
+            message = json.loads(message)
+        args = json.loads(base64.b64decode(message["body"]))[0]  # type: ignore[index]
+        more = args[1] if len(args) > 1 and isinstance(args[1], list) else []
+        return [i for i in [args[0], *more] if isinstance(i, str)] if args else []
+    except (ValueError, KeyError, IndexError, TypeError):
+        return []
 
 
 def enqueue_batches(celery: Celery, jobs, size: int) -> int:
@@ -65,8 +97,7 @@ def enqueue_batches(celery: Celery, jobs, size: int) -> int:
     sent = 0
     for (queue, _, _), ids in groups.items():
         for start in range(0, len(ids), max(1, size)):
-            first, *rest = ids[start:start + max(1, size)]
-            celery.send_task(RUN_FIT, args=[first, rest] if rest else [first], queue=queue)
+            send(celery, ids[start:start + max(1, size)], queue)
             sent += 1
     return sent
 

@@ -4,8 +4,8 @@ import logging
 import threading
 import time
 
-from service import jobs
-from service.db import UNAVAILABLE
+from service.store import jobs
+from service.store.db import UNAVAILABLE
 from worker import presence
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,9 @@ torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.0)
 app = make_celery(settings)
 app.conf.worker_redirect_stdouts = False
 
-from worker import lifecycle, tasks  # noqa: E402,F401  (registers fitq.run_fit on app)
+from worker import lifecycle, tasks  # noqa: E402  (importing tasks registers fitq.run_fit)
+
+tasks.bind(app, settings)
 
 logs.configure(settings)
 lifecycle.connect(settings)
@@ -44,4 +46,4 @@ def _job_done(**_):
 @worker_process_init.connect
 def _fresh_connections(**_):
     # A forked pool child must not share its parent's database connections.
-    tasks.store.reset()
+    tasks.context.store.reset()

@@ -1,6 +1,5 @@
 """This worker process's report in Redis: who and where it is, its device, its queues and the jobs it
 runs; rewritten every HEARTBEAT_S (at once when its jobs change), gone STALE_AFTER_S after it stops."""
-import json
 import logging
 import os
 import socket
@@ -8,9 +7,8 @@ import threading
 
 import redis
 
-from service import workers
-from service.document import iso
-from service.jobs import now
+from service import roster
+from service.clock import iso, now
 from worker import shutdown
 
 log = logging.getLogger(__name__)
@@ -22,7 +20,7 @@ class Presence:
 
     def __init__(self, client, name, queues, pool, interval_s, ttl_s, device, gpu=None):
         self.client, self.interval_s, self.ttl_s = client, interval_s, ttl_s
-        self.key = workers.key(name, os.getpid())
+        self.key = roster.key(name, os.getpid())
         self.report = {"name": name, "host": socket.gethostname(), "pid": os.getpid(), "device": device,
                        "gpu": gpu, "queues": list(queues), "pool": pool, "started_at": iso(now())}
         self._jobs, self._lock = {}, threading.Lock()
@@ -59,7 +57,7 @@ class Presence:
     def write(self):
         """Write the report with a fresh expiry; a Redis outage is logged once and outlasted."""
         try:
-            self.client.set(self.key, json.dumps(self.document()), px=int(self.ttl_s * 1000))
+            roster.write(self.client, self.key, self.document(), self.ttl_s)
         except redis.RedisError as err:
             if not self._failing:
                 log.warning("worker report not written to Redis: %s", type(err).__name__)
@@ -80,7 +78,7 @@ class Presence:
         self._wake.set()
         self._thread.join(5)
         try:
-            self.client.delete(self.key)
+            roster.remove(self.client, self.key)
         except redis.RedisError:
             pass  # it expires after STALE_AFTER_S anyway
 

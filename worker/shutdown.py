@@ -5,8 +5,8 @@ import math
 import time
 from multiprocessing.sharedctypes import RawValue
 
-from service import jobs
-from service.db import UNAVAILABLE
+from service.store import jobs
+from service.store.db import UNAVAILABLE
 from service.queue import enqueue
 
 log = logging.getLogger(__name__)

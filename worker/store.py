@@ -2,7 +2,7 @@
 import logging
 import time
 
-from service.db import UNAVAILABLE, make_engine, make_sessionmaker
+from service.store.db import UNAVAILABLE, make_engine, make_sessionmaker
 
 log = logging.getLogger(__name__)
 

@@ -1,28 +1,29 @@
 """Celery tasks: they only orchestrate — claim the job (and waiting jobs of the same shape), run the
-pure fit, record each outcome."""
+pure fit, record each outcome. worker.main hands them their Celery app and settings (bind), so this
+module imports neither and runs in a test process as it does in a worker."""
+from __future__ import annotations
+
 import logging
 import os
-from collections import OrderedDict
 import socket
 import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
 
-from fits import batched
+from celery import Celery, shared_task
+
+from fits import batched, registry
 from fits import device as fit_device
-from fits import registry
 from fits.errors import FitTimeout
-from service import jobs
-from service.models import JobStatus
-from service.queue import DEFAULT_QUEUE, RUN_FIT, enqueue
-from worker import shutdown
+from service.queue import DEFAULT_QUEUE, RUN_FIT, named, send
+from service.settings import Settings
+from service.store import jobs
+from service.store.models import JobStatus
+from worker import claims, shutdown
 from worker.heartbeat import Heartbeat
-from worker.main import app, settings
 from worker.store import DatabaseUnavailable, Store
 
 log = logging.getLogger(__name__)
-store = Store(settings.database, retry_s=settings.db_retry_s)
-# Jobs this process ran as a batch's siblings: their own message comes later and is acked without a
-# database round trip, once. (Were one re-queued meanwhile, the sweeper sends it again.)
-ran_in_batch = OrderedDict()
 REMEMBER = 100_000
 # The most job ids one message may name (the API sends at most BATCH_SIZE).
 MAX_IDS = 10_000
@@ -32,18 +33,49 @@ class ClaimLost(Exception):
     """Every job of the run was cancelled (or taken over) while it ran."""
 
 
-@app.task(name=RUN_FIT, bind=True)
+@dataclass
+class Context:
+    """What the tasks of one worker process work with."""
+
+    settings: Settings
+    app: Celery  # sends the messages a task passes on
+    store: Store
+    # Jobs this process ran as a batch's siblings: their own message comes later and is acked without
+    # a database round trip, once. (Were one re-queued meanwhile, the sweeper sends it again.)
+    ran_in_batch: OrderedDict = field(default_factory=OrderedDict)
+
+
+context: Context | None = None  # this process's, set by bind()
+
+
+def bind(app: Celery, settings: Settings) -> Context:
+    """Give this process's tasks their app and settings; called once by worker.main."""
+    global context
+    context = Context(settings, app, Store(settings.database, retry_s=settings.db_retry_s))
+    return context
+
+
+@shared_task(name=RUN_FIT, bind=True)
 def run_fit(self, job_id: str, also=()) -> str:
     """Run job `job_id` if it is still queued, with the jobs `also` named in its message (a sweep's
     batch) and more waiting jobs of its shape, up to BATCH_SIZE in all."""
     worker = self.request.hostname or f"fitq-{os.getpid()}@{socket.gethostname()}"
-    also = also if isinstance(also, (list, tuple)) else ()
-    if not also and ran_in_batch.pop(job_id, None):
+    queue = (self.request.delivery_info or {}).get("routing_key") or DEFAULT_QUEUE
+    if context is None:
+        raise RuntimeError("worker.tasks.bind() was not called in this process")
+    return run_message(context, job_id, also, worker=worker, queue=queue)
+
+
+def run_message(ctx: Context, job_id: str, also: object = (), *, worker: str, queue: str = DEFAULT_QUEUE) -> str:
+    """One delivery of a message naming `job_id` (and `also`): claim, fit, record; what became of it."""
+    ids = named(job_id, also, MAX_IDS)
+    if not ids and ctx.ran_in_batch.pop(job_id, None):
         log.info("job %s ran in an earlier batch here; its own message skipped", job_id)
         return "skipped: ran in a batch"
-    also = _bounded(self, job_id, [i for i in also if jobs.is_id(i) and i != job_id][:MAX_IDS])
+    ids = _bounded(ctx, job_id, [i for i in ids if jobs.is_id(i)], queue)
     try:
-        run, skipped = store.retrying(lambda s: _claim(s, job_id, worker, also), f"claim of job {job_id}")
+        run, skipped = ctx.store.retrying(lambda s: claims.claim(s, ctx, job_id, worker, ids),
+                                          f"claim of job {job_id}")
     except DatabaseUnavailable as err:
         # The rows stay queued; the sweeper sends the jobs again once the database is back.
         log.error("job %s not started: %s", job_id, err)
@@ -55,103 +87,27 @@ def run_fit(self, job_id: str, also=()) -> str:
         log.info("job %s started: %s attempt %d on %s%s", job.id, job.variant, job.attempts, worker,
                  f" in a batch of {len(run)} with {run[0].id}" if len(run) > 1 else "",
                  extra={"job_id": job.id})
-    named = {job_id, *also}
+    message = {job_id, *ids}
     for job in run[1:]:
-        if job.id not in named:  # claimed from the queue: its own message is still to come
-            ran_in_batch[job.id] = True
-    while len(ran_in_batch) > REMEMBER:
-        ran_in_batch.popitem(last=False)
-    outcomes = _run(run)
+        if job.id not in message:  # claimed from the queue: its own message is still to come
+            ctx.ran_in_batch[job.id] = True
+    while len(ctx.ran_in_batch) > REMEMBER:
+        ctx.ran_in_batch.popitem(last=False)
+    outcomes = _run(ctx, run)
     for job in run:
         log.info("job %s %s", job.id, outcomes[job.id], extra={"job_id": job.id})
     return outcomes[run[0].id]
 
 
-def _bounded(task, job_id, also):
+def _bounded(ctx, job_id, also, queue):
     # A message may name more jobs than this worker's BATCH_SIZE: it sends the rest on, unclaimed.
-    keep = max(0, settings.batch_size - 1)
+    keep = max(0, ctx.settings.batch_size - 1)
     rest = also[keep:]
     if rest:
-        queue = (task.request.delivery_info or {}).get("routing_key") or DEFAULT_QUEUE
-        app.send_task(RUN_FIT, args=[rest[0], rest[1:]] if rest[1:] else [rest[0]], queue=queue)
+        send(ctx.app, rest, queue)
         log.info("job %s: %d of its message's jobs sent on in a message of their own (BATCH_SIZE %d)",
-                 job_id, len(rest), settings.batch_size)
+                 job_id, len(rest), ctx.settings.batch_size)
     return also[:keep]
-
-
-def _claim(session, job_id, worker, also=()):
-    # (jobs this delivery runs, None), or ([], what happened to the message).
-    job = jobs.claim(session=session, job_id=job_id, worker=worker, pid=os.getpid())
-    named = jobs.claim_named(session=session, ids=also, worker=worker, pid=os.getpid()) if also else []
-    if job is None and named:
-        # This job went elsewhere (a duplicate, or another worker's batch); its batch-mates named in
-        # the same message still need a runner: the first of them leads.
-        job, named = named[0], named[1:]
-    if job is not None:
-        mates = _shaped_like(session, job, named)
-        try:
-            return [job, *mates, *_siblings(session, job, worker, settings.batch_size - 1 - len(mates))], None
-        except Exception:  # the jobs are claimed already: run them rather than strand them
-            session.rollback()
-            log.exception("job %s: claiming more waiting jobs failed; the message's jobs run alone", job.id)
-            return [job, *mates], None
-    job = jobs.get(session=session, job_id=job_id)
-    if job is None:
-        return [], "does not exist; message dropped"
-    if job.status == JobStatus.RUNNING.value and _died_here(job, worker):
-        # Redelivered because the pool process running it died (task_reject_on_worker_lost).
-        if job.attempts >= settings.max_attempts:
-            jobs.abandon(session=session, job_id=job.id, attempt=job.attempts,
-                         message=jobs.lost_message(job.attempts, job.worker))
-            return [], f"failed: its worker process died on all {job.attempts} attempts"
-        taken = jobs.claim(session=session, job_id=job_id, worker=worker, pid=os.getpid(),
-                           takeover=job.attempts)
-        return ([taken], None) if taken else ([], "was recovered by another delivery; skipped")
-    return [], f"is {job.status}, not queued; duplicate delivery skipped"
-
-
-def _shaped_like(session, job, named):
-    # The API groups a message's jobs by batch key, so all should fit; one that does not is queued again.
-    key = batched.batch_key(job.variant, job.params)
-    mates = [other for other in named if _same(job, key, other)]
-    for other in named:
-        if other not in mates:
-            log.warning("job %s, named in job %s's message, has another shape; sent again alone",
-                        other.id, job.id)
-            if jobs.give_back(session=session, job_id=other.id, attempt=other.attempts):
-                enqueue(app, other)
-    return mates
-
-
-def _same(job, key, other):
-    return other.timeout_s == job.timeout_s and key is not None \
-        and batched.batch_key(other.variant, other.params) == key
-
-
-def _siblings(session, job, worker, limit):
-    # Waiting jobs that can share this job's vectorised pass: same batch key, same time budget.
-    key = batched.batch_key(job.variant, job.params)
-    if limit <= 0 or key is None:
-        return []
-    return jobs.claim_siblings(session=session, first=job, limit=limit, worker=worker, pid=os.getpid(),
-                               same=lambda other: _same(job, key, other))
-
-
-def _died_here(job, worker) -> bool:
-    # Only a process on this host can be checked; elsewhere the sweeper's stale heartbeat decides.
-    same_host = job.worker and job.worker.rpartition("@")[2] == worker.rpartition("@")[2]
-    return bool(same_host and job.worker_pid and job.worker_pid != os.getpid()
-                and not _alive(job.worker_pid))
-
-
-def _alive(pid) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rpartition(")")[2].split()[0] != "Z"  # a zombie has exited
-    except FileNotFoundError:
-        return False
-    except OSError:
-        return True  # cannot tell: assume alive, the sweeper's heartbeat check still applies
 
 
 def _device(job):
@@ -165,12 +121,13 @@ def _device(job):
         return requested
 
 
-def _run(run) -> dict:
+def _run(ctx, run) -> dict:
     """Run the claimed jobs (one, or a batch of one shape); {job id: what became of it}."""
     first = run[0]
+    settings, store = ctx.settings, ctx.store
     budget = first.timeout_s or settings.default_timeout_s
-    claims = {job.id: job.attempts for job in run}
-    with Heartbeat(store, claims, settings.heartbeat_s, device=_device(first)) as heartbeat:
+    attempts = {job.id: job.attempts for job in run}
+    with Heartbeat(store, attempts, settings.heartbeat_s, device=_device(first)) as heartbeat:
 
         def on_progress(step, steps, losses):
             heartbeat.step = step
@@ -184,19 +141,19 @@ def _run(run) -> dict:
         except ClaimLost:
             return {job.id: "stopped: cancelled or taken over while running" for job in run}
         except shutdown.HandBack as err:
-            return shutdown.hand_back(store.session, app, run, str(err))
+            return shutdown.hand_back(store.session, ctx.app, run, str(err))
         except FitTimeout as err:
-            return _failed(run, heartbeat.step, "timeout", f"{err}: the job's time budget is {budget}s; "
+            return _failed(ctx, run, heartbeat.step, "timeout", f"{err}: the job's time budget is {budget}s; "
                            f"raise timeout_s (at most {settings.max_timeout_s}) or lower steps")
         except Exception as err:
-            log.exception("job %s failed", ", ".join(claims))
-            return _failed(run, heartbeat.step, type(err).__name__, str(err))
-    return _finish(run, [_outcome(job, result) for job, result in zip(run, results)])
+            log.exception("job %s failed", ", ".join(attempts))
+            return _failed(ctx, run, heartbeat.step, type(err).__name__, str(err))
+    return _finish(ctx, run, [_outcome(job, result) for job, result in zip(run, results)])
 
 
-def _failed(run, step, kind, message):
+def _failed(ctx, run, step, kind, message):
     error = {"type": kind, "message": message}
-    return _finish(run, [jobs.Outcome(j.id, j.attempts, JobStatus.FAILED.value, error=error, step=step)
+    return _finish(ctx, run, [jobs.Outcome(j.id, j.attempts, JobStatus.FAILED.value, error=error, step=step)
                          for j in run])
 
 
@@ -229,9 +186,9 @@ def divergence(history) -> dict:
             "message": f"the loss became NaN or infinite {where}; {last}; lower the learning_rate"}
 
 
-def _finish(run, outcomes) -> dict:
+def _finish(ctx, run, outcomes) -> dict:
     try:
-        written = store.retrying(lambda session: jobs.finish_many(session=session, outcomes=outcomes),
+        written = ctx.store.retrying(lambda session: jobs.finish_many(session=session, outcomes=outcomes),
                                  f"outcome of job {', '.join(o.job_id for o in outcomes)}")
     except DatabaseUnavailable as err:
         # Still `running` with a stale heartbeat: the sweeper queues them again once the database is back.

@@ -6,7 +6,7 @@ import psycopg
 import pytest
 import redis
 
-from service.migrate import upgrade
+from service.store.migrate import upgrade
 from tests.integration.processes import Client, Process, clean_env, free_port
 
 PG_ADMIN = os.environ.get("TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import requests
 
-from service.supervisor import die_with_parent
+from service.ops.supervisor import die_with_parent
 
 REPO = Path(__file__).resolve().parents[2]
 TERMINAL = {"succeeded", "failed", "diverged", "cancelled"}
@@ -36,7 +36,7 @@ class Process:
     def __init__(self, command, env, log_path):
         self.log_path = Path(log_path)
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "service.cli", command], cwd=REPO, env=env,
+        self.proc = subprocess.Popen([sys.executable, "-m", "service.cli.main", command], cwd=REPO, env=env,
                                      stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
                                      preexec_fn=die_with_parent)
 

@@ -13,7 +13,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from service import embedded_redis
+from service.ops import embedded_redis
 
 
 class PrivateRedis:

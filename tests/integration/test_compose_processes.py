@@ -23,7 +23,7 @@ import pytest
 import requests
 import yaml
 
-from service.supervisor import die_with_parent
+from service.ops.supervisor import die_with_parent
 from tests.integration.processes import REPO, TERMINAL, clean_env, free_port
 
 SERVICES = yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]

@@ -141,7 +141,7 @@ def guarded(stack, tmp_path_factory, pg_url, redis_url):
     tmp = tmp_path_factory.mktemp("guarded")
     env = clean_env(DATABASE_URL=pg_url, REDIS_URL=redis_url, PORT=free_port(), DATA_DIR=tmp, AUTH="on",
                     API_WORKERS=1)
-    made = subprocess.run([sys.executable, "-m", "service.cli", "token", "create",
+    made = subprocess.run([sys.executable, "-m", "service.cli.main", "token", "create",
                            f"browser-{secrets.token_hex(4)}"], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=60)
     assert made.returncode == 0, made.stderr

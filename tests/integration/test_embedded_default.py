@@ -10,9 +10,9 @@ from pathlib import Path
 
 import redis
 
-from service.db import make_engine, make_sessionmaker
-from service.document import job_document
-from service.jobs import get
+from service.store.db import make_engine, make_sessionmaker
+from service.api.document import job_document
+from service.store.jobs import get
 from tests.integration.expectations import ALL, check_succeeded
 from tests.integration.processes import Client, Process, clean_env, free_port
 

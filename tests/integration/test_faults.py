@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from service.migrate import upgrade
+from service.store.migrate import upgrade
 from service.queue import enqueue, make_celery
 from service.settings import Settings
 from tests.integration.faults import LONG, SHORT, Faults

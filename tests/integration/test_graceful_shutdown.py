@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from service.migrate import upgrade
+from service.store.migrate import upgrade
 from tests.integration.processes import Client, Process, clean_env, free_port
 from tests.integration.servers import PrivateRedis
 

@@ -5,9 +5,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from service.db import make_engine
-from service.migrate import alembic_config, include_object, upgrade
-from service.models import Base
+from service.store.db import make_engine
+from service.store.migrate import alembic_config, include_object, upgrade
+from service.store.models import Base
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from service.migrate import upgrade
+from service.store.migrate import upgrade
 from tests.integration.conftest import Stack
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")

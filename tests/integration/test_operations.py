@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from service.migrate import upgrade
+from service.store.migrate import upgrade
 from tests.integration.conftest import Stack
 from tests.integration.processes import REPO
 from tests.integration.servers import PrivateRedis
@@ -94,7 +94,7 @@ def test_the_workers_endpoint_and_fitq_workers_show_the_job_that_runs(ops):
         assert (worker["device"], worker["gpu"], worker["queues"], worker["pool"]) == \
             ("cpu", None, ["cpu", "fitq"], "solo")
         assert ops.worker.output().count("reports itself") == 1  # one writer per process, not two
-        table = subprocess.run([sys.executable, "-m", "service.cli", "workers"], cwd=REPO, env=ops.env,
+        table = subprocess.run([sys.executable, "-m", "service.cli.main", "workers"], cwd=REPO, env=ops.env,
                                capture_output=True, text=True, timeout=60)
         assert table.returncode == 0, table.stderr
         (row,) = [line for line in table.stdout.splitlines() if line.startswith(worker["name"])]

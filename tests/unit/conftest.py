@@ -4,7 +4,7 @@ import subprocess
 import pytest
 import redis
 
-from service import embedded_redis
+from service.ops import embedded_redis
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from service.app import create_app
-from service.migrate import upgrade
+from service.store.migrate import upgrade
 from service.settings import Settings
 
 PROBLEM_KEYS = {"type", "title", "status", "detail"}

@@ -1,8 +1,8 @@
-"""Jobs in any state written straight into a test's database through service.jobs: no worker runs."""
+"""Jobs in any state written straight into a test's database through service.store.jobs: no worker runs."""
 from datetime import timedelta
 
 from fits.params import resolve
-from service import jobs
+from service.store import jobs
 
 CUBIC = [0.0, 0.8567408430737841, 0.0, -0.09333038904059883]  # the least-squares cubic on 2000 points
 

@@ -48,7 +48,7 @@ def test_the_api_logs_each_queued_job_with_its_id(make_app, redis_db, lines):
     client = make_app(log_format="json").test_client()
     try:
         job = client.post("/api/v1/jobs", json={"variant": "lstsq"}).get_json()
-        (queued,) = [line for line in lines() if line["logger"] == "service.api"]
+        (queued,) = [line for line in lines() if line["logger"] == "service.api.routes"]
     finally:
         logs.configure(Settings())
     assert queued["job_id"] == job["id"] and queued["message"] == f"job {job['id']} queued: lstsq"

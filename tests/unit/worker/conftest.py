@@ -2,8 +2,8 @@
 
 import pytest
 
-from service.db import make_engine, make_sessionmaker
-from service.migrate import upgrade
+from service.store.db import make_engine, make_sessionmaker
+from service.store.migrate import upgrade
 from service.settings import Settings
 
 

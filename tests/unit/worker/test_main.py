@@ -35,7 +35,7 @@ def test_worker_refuses_settings_that_contradict_each_other(tmp_path):
     # Redis would redeliver a job still within its time budget to a second worker.
     env = {"REDIS_URL": "redis://127.0.0.1:1/0", "DATABASE_URL": f"sqlite:///{tmp_path}/w.db",
            "PATH": "/usr/bin:/bin", "VISIBILITY_TIMEOUT_S": "600", "MAX_TIMEOUT_S": "3600"}
-    for argv in (["-c", "import worker.main"], ["-m", "service.cli", "worker"]):
+    for argv in (["-c", "import worker.main"], ["-m", "service.cli.main", "worker"]):
         done = subprocess.run([sys.executable, *argv], cwd=REPO, env=env, capture_output=True,
                               text=True, timeout=120)
         assert done.returncode != 0, argv

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from service import workers
+from service import roster as workers
 from worker import shutdown
 from worker.presence import Presence
 

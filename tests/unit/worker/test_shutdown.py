@@ -5,9 +5,9 @@ from dataclasses import replace
 
 import pytest
 
-from service import jobs
+from service.store import jobs
 from service.queue import make_celery
-from service.sweeper import Sweeper
+from service.ops.sweeper import Sweeper
 from worker import shutdown
 
 

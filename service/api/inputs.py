@@ -1,0 +1,117 @@
+"""Reading what a client sent: JSON bodies and headers, each checked (the listing query: listing.py)."""
+import json
+
+from flask import request
+
+from fits import params as fit_params
+from fits.errors import ParamError
+from service.api.problems import Problem
+
+SUBMIT_FIELDS = ("variant", "params", "timeout_s")
+SWEEP_FIELDS = ("variant", "params", "grid", "timeout_s")
+MAX_SWEEP_POINTS = 10_000  # one sweep's jobs are inserted in one transaction
+MAX_KEY = 200  # the idempotency_key column's width
+
+
+def json_object():
+    """The request body as a JSON object, or a 400 that says what is wrong with it."""
+    raw = request.get_data(cache=False)
+    if not raw.strip():
+        raise Problem(400, "the request body is empty; send a JSON object", field="body")
+    try:
+        # Strict UTF-8 first: json.loads(bytes) would let encoded surrogates through.
+        body = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise Problem(400, f"the request body is not valid UTF-8: {err.reason}", field="body") from None
+    except RecursionError:
+        raise Problem(400, "the request body is nested too deeply", field="body") from None
+    except ValueError as err:  # JSONDecodeError, and integers past Python's digit limit
+        raise Problem(400, f"the request body is not valid JSON: {err}", field="body") from None
+    if not isinstance(body, dict):
+        raise Problem(400, "the request body must be a JSON object", field="body")
+    return body
+
+
+def submission(settings):
+    """(variant, resolved params, requested params, timeout_s) from a POST /jobs body."""
+    body = json_object()
+    for key in body:
+        if key not in SUBMIT_FIELDS:
+            raise Problem(422, f"unknown field; allowed: {', '.join(SUBMIT_FIELDS)}", field=key)
+    if "variant" not in body:
+        raise Problem(422, "is required", field="variant")
+    try:
+        resolved = fit_params.resolve(body["variant"], body.get("params"))
+    except ParamError as err:
+        raise Problem(422, err.detail, field=err.field) from None
+    requested = body.get("params") or {}
+    return body["variant"], resolved, requested, _timeout(body.get("timeout_s"), settings)
+
+
+def sweep_submission(settings):
+    """(variant, base params as sent, grid, resolved params of every point, timeout_s) from a POST
+    /sweeps body. Without a seed in params or grid, every point gets the same chosen seed."""
+    body = json_object()
+    for key in body:
+        if key not in SWEEP_FIELDS:
+            raise Problem(422, f"unknown field; allowed: {', '.join(SWEEP_FIELDS)}", field=key)
+    for key in ("variant", "grid"):
+        if key not in body:
+            raise Problem(422, "is required", field=key)
+    base, grid = body.get("params") or {}, body["grid"]
+    try:
+        variant = fit_params.variant_named(body["variant"])
+        first = fit_params.resolve(variant.name, base)  # checks the base; chooses the shared seed
+    except ParamError as err:
+        raise Problem(422, err.detail, field=err.field) from None
+    points = _grid_points(grid, base, variant)
+    shared = {**base, "seed": base.get("seed", first.get("seed"))} if "seed" in variant.params else base
+    resolved = []
+    for point in points:
+        try:
+            resolved.append(fit_params.resolve(variant.name, {**shared, **point}))
+        except ParamError as err:
+            name = err.field.removeprefix("params.")
+            field = f"grid.{name}" if name in point else err.field
+            raise Problem(422, f"{err.detail} (at grid point {point})", field=field) from None
+    return variant.name, base, grid, resolved, _timeout(body.get("timeout_s"), settings)
+
+
+def _grid_points(grid, base, variant):
+    # Every combination of the grid's lists, the last key varying fastest.
+    if not isinstance(grid, dict) or not grid:
+        raise Problem(422, "must be an object mapping parameters to lists of values", field="grid")
+    total = 1
+    for key, values in grid.items():
+        if key not in variant.params:
+            raise Problem(422, f"unknown parameter for {variant.name}; allowed: "
+                               f"{', '.join(variant.params)}", field=f"grid.{key}")
+        if key in base:
+            raise Problem(422, "is in both params and grid; give it in one of them", field=f"grid.{key}")
+        if not isinstance(values, list) or not values:
+            raise Problem(422, "must be a non-empty list of values", field=f"grid.{key}")
+        total *= len(values)
+        if total > MAX_SWEEP_POINTS:
+            raise Problem(422, f"the grid has more than {MAX_SWEEP_POINTS:,} points", field="grid")
+    points = [{}]
+    for key, values in grid.items():
+        points = [{**point, key: value} for point in points for value in values]
+    return points
+
+
+def _timeout(value, settings):
+    # The job's time budget: the server's default when absent, never past the server's maximum.
+    if value is None:
+        return settings.default_timeout_s
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= settings.max_timeout_s:
+        raise Problem(422, f"must be an integer number of seconds from 1 to {settings.max_timeout_s}",
+                      field="timeout_s")
+    return value
+
+
+def idempotency_key():
+    """The Idempotency-Key header, if any, checked for length."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= MAX_KEY:
+        raise Problem(400, f"must be 1 to {MAX_KEY} characters", field="Idempotency-Key")
+    return key

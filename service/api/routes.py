@@ -1,0 +1,173 @@
+"""The HTTP API, v1: variants, jobs, and the health probes."""
+import logging
+
+from flask import Blueprint, current_app, jsonify
+from sqlalchemy import text
+
+from fits import catalog
+from service.api import inputs, listing
+from service.store import jobs, query, sweeps
+from service.api.document import job_document, sweep_document
+from service.store.models import JobStatus
+from service.api.openapi import document as openapi_document
+from service.api.problems import Problem, problem_response
+from service.queue import enqueue, enqueue_batches
+from service.roster import consumed_now
+
+blueprint = Blueprint("api", __name__)
+probes = Blueprint("probes", __name__)
+log = logging.getLogger(__name__)
+
+
+def _state():
+    return current_app.extensions["fitq"]
+
+
+def _found(session, job_id):
+    job = jobs.get(session=session, job_id=job_id) if jobs.is_id(job_id) else None
+    if job is None:
+        raise Problem(404, f"no job with id {job_id!r}", field="id")
+    return job
+
+
+def _queues(*rows):
+    # The queues live workers consume, asked of Redis only when one of these jobs still waits.
+    if any(row.status == JobStatus.QUEUED.value for row in rows):
+        return consumed_now(_state().redis)
+    return None
+
+
+@blueprint.get("/variants")
+def variants():
+    """The variant catalogue with each variant's defaults."""
+    return jsonify(catalog.listing())
+
+
+@blueprint.post("/jobs")
+def submit():
+    """Record a queued job, then enqueue it; 202 with its Location."""
+    state = _state()
+    variant, params, requested, timeout_s = inputs.submission(state.settings)
+    key = inputs.idempotency_key()
+    with state.sessions() as session:
+        try:
+            job, created = jobs.create(session=session, variant=variant, params=params,
+                                       requested=requested, idempotency_key=key, timeout_s=timeout_s)
+        except jobs.IdempotencyConflict as err:
+            raise Problem(409, f"this Idempotency-Key was used for job {err.job.id} with a different "
+                               "request", field="Idempotency-Key", job_id=err.job.id) from None
+    # A replay of a job that is still queued is sent again: its first send may have failed, and a
+    # duplicate delivery is harmless (the worker's claim skips a job that is not queued any more).
+    if created or job.status == JobStatus.QUEUED.value:
+        try:
+            enqueue(state.celery, job)
+        except Exception as err:  # the row is committed: the job is recorded, only delivery failed
+            log.warning("enqueue of job %s failed: %s", job.id, err, extra={"job_id": job.id})
+            raise Problem(503, f"job {job.id} is recorded but the queue is unreachable; "
+                               "it stays queued", job_id=job.id) from None
+        log.info("job %s queued: %s", job.id, job.variant, extra={"job_id": job.id})
+    response = jsonify(job_document(job, _queues(job)))
+    response.status_code = 202
+    response.headers["Location"] = f"/api/v1/jobs/{job.id}"
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@blueprint.get("/jobs/<job_id>")
+def show(job_id):
+    """One job."""
+    with _state().sessions() as session:
+        job = _found(session, job_id)
+        return jsonify(job_document(job, _queues(job)))
+
+
+@blueprint.get("/jobs")
+def index():
+    """Jobs, filtered and sorted (newest first by default), a page at a time."""
+    q = listing.listing_query()
+    with _state().sessions() as session:
+        rows, after = query.page(session=session, filters=q["filters"], order=q["order"],
+                                 limit=q["limit"], after=q["after"])
+        cursor = listing.encode_cursor(after, q["order"]) if after else None
+        queues = _queues(*rows)
+        return jsonify({"items": [job_document(j, queues) for j in rows], "next_cursor": cursor})
+
+
+@blueprint.post("/sweeps")
+def create_sweep():
+    """Record a sweep and one queued job per grid point, then enqueue them; 202 with its Location."""
+    state = _state()
+    variant, base, grid, points, timeout_s = inputs.sweep_submission(state.settings)
+    with state.sessions() as session:
+        sweep, made = sweeps.create(session=session, variant=variant, params=base, grid=grid,
+                                    points=points, timeout_s=timeout_s)
+        try:
+            enqueue_batches(state.celery, made, state.settings.batch_size)
+        except Exception as err:  # committed: the sweeper sends whatever did not go out
+            log.warning("enqueue of sweep %s failed: %s", sweep.id, err)
+            raise Problem(503, f"sweep {sweep.id} is recorded but the queue is unreachable; its jobs "
+                               "stay queued and are sent once it is back", sweep_id=sweep.id) from None
+        document = sweep_document(sweep, sweeps.counts(session=session, sweep_id=sweep.id), None)
+    response = jsonify(document)
+    response.status_code = 202
+    response.headers["Location"] = f"/api/v1/sweeps/{sweep.id}"
+    return response
+
+
+@blueprint.get("/sweeps/<sweep_id>")
+def show_sweep(sweep_id):
+    """One sweep: its jobs' counts by status and its best job so far."""
+    with _state().sessions() as session:
+        sweep = sweeps.get(session=session, sweep_id=sweep_id) if jobs.is_id(sweep_id) else None
+        if sweep is None:
+            raise Problem(404, f"no sweep with id {sweep_id!r}", field="id")
+        return jsonify(sweep_document(sweep, sweeps.counts(session=session, sweep_id=sweep.id),
+                                      sweeps.best(session=session, sweep_id=sweep.id)))
+
+
+@blueprint.post("/jobs/<job_id>/cancel")
+def cancel(job_id):
+    """Cancel a queued or running job; 409 if it had already finished."""
+    with _state().sessions() as session:
+        _found(session, job_id)
+        job, changed = jobs.cancel(session=session, job_id=job_id)
+        if not changed:
+            raise Problem(409, f"job {job_id} already {job.status}; nothing to cancel",
+                          field="id", job=job_document(job))
+        return jsonify(job_document(job))
+
+
+@blueprint.get("/openapi.json")
+def openapi():
+    """This API's OpenAPI document, built from the checks that validate requests."""
+    return jsonify(openapi_document(current_app))
+
+
+@probes.get("/healthz")
+@blueprint.get("/healthz")
+def healthz():
+    """The process is up."""
+    return jsonify({"status": "ok"})
+
+
+@probes.get("/readyz")
+@blueprint.get("/readyz")
+def readyz():
+    """The database and Redis both answer."""
+    state, checks = _state(), {}
+    try:
+        with state.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as err:
+        checks["database"] = f"unreachable: {type(err).__name__}"
+    try:
+        state.redis.ping()
+        checks["redis"] = "ok"
+    except Exception as err:
+        checks["redis"] = f"unreachable: {type(err).__name__}"
+    if all(v == "ok" for v in checks.values()):
+        return jsonify({"status": "ok", **checks})
+    return problem_response(503, "; ".join(f"{k} {v}" for k, v in checks.items() if v != "ok"),
+                            checks=checks)

@@ -1,0 +1,186 @@
+"""JSON Schemas of what the API reads and answers, built from the checks, the catalogue and the models."""
+from fits import catalog
+from fits.params import MAX_HISTORY_POINTS, MAX_STEPS_X_SAMPLES, rules
+from service.api.inputs import MAX_SWEEP_POINTS
+from service.store.jobs import ID_PATTERN
+from service.store.models import JobStatus
+
+JOB_ID = {"type": "string", "pattern": f"^{ID_PATTERN.pattern}$"}
+PARAMETER_NAMES = sorted({name for v in catalog.VARIANTS.values() for name in v.params})
+# Non-finite numbers are stored and shown as null, so every answer is valid JSON.
+NUMBER_OR_NULL = {"type": ["number", "null"]}
+
+
+def ref(name, kind="schemas") -> dict:
+    """A reference to the component `name`."""
+    return {"$ref": f"#/components/{kind}/{name}"}
+
+
+def _nullable(type_, **more):
+    return {"type": [type_, "null"], **more}
+
+
+def _object(properties, optional=()):
+    required = [name for name in properties if name not in optional]
+    return {"type": "object", "required": required, "properties": properties}
+
+
+def schemas(settings) -> dict:
+    """components.schemas: every JSON body the API reads or writes."""
+    return {
+        "VariantName": {"type": "string", "enum": sorted(catalog.VARIANTS)},
+        "JobStatus": {"type": "string", "enum": [s.value for s in JobStatus]},
+        "Variant": _object({
+            "name": ref("VariantName"), "title": {"type": "string"}, "description": {"type": "string"},
+            "defaults": {"type": "object"},
+            "parameters": {"type": "array", "items": {"type": "string", "enum": PARAMETER_NAMES}}}),
+        "Submission": {"oneOf": [_submission(v, settings) for _, v in sorted(catalog.VARIANTS.items())]},
+        "Job": _job(),
+        "SweepSubmission": {"oneOf": [_sweep_submission(v, settings)
+                                      for _, v in sorted(catalog.VARIANTS.items())]},
+        "Sweep": _sweep(),
+        "Page": _object({"items": {"type": "array", "items": ref("Job")},
+                         "next_cursor": _nullable("string", description="null on the last page")}),
+        "Problem": _object({
+            "type": {"type": "string"}, "title": {"type": "string"},
+            "status": {"type": "integer", "minimum": 400, "maximum": 599}, "detail": {"type": "string"},
+            "field": {"type": "string", "description": "the body field, header or query parameter at fault"},
+            "job_id": {**JOB_ID, "description": "the job recorded before the queue failed"},
+            "sweep_id": {**JOB_ID, "description": "the sweep recorded before the queue failed"},
+            "job": ref("Job"),
+            "checks": {"type": "object", "additionalProperties": {"type": "string"}},
+            "retry_after_s": {"type": "integer", "minimum": 0},
+            "unknown": {"type": "array", "items": JOB_ID, "description": "the ids that name no job"}},
+            optional=("field", "job_id", "sweep_id", "job", "checks", "retry_after_s", "unknown")),
+        "Health": _object({"status": {"const": "ok"}}),
+        "Ready": _object({name: {"const": "ok"} for name in ("status", "database", "redis")}),
+        "Worker": _worker(),
+        **_results(),
+    }
+
+
+def _submission(variant, settings):
+    # One schema per variant: each takes its own parameters, choices and bounds.
+    params = {}
+    for name, rule in rules(variant).items():
+        params[name] = rule.schema()
+        if name in variant.defaults:
+            params[name]["default"] = variant.defaults[name]
+    body = {
+        "variant": {"const": variant.name},
+        "params": {"type": ["object", "null"], "properties": params, "additionalProperties": False,
+                   "description": f"Left out: the variant's default (log_every: at most steps). Also: "
+                                  f"steps x samples at most {MAX_STEPS_X_SAMPLES}, log_every at most "
+                                  f"steps, and steps / log_every at most {MAX_HISTORY_POINTS}."},
+        "timeout_s": _nullable("integer", minimum=1, maximum=settings.max_timeout_s,
+                               default=settings.default_timeout_s),
+    }
+    return {"title": variant.name, "additionalProperties": False,
+            **_object(body, optional=("params", "timeout_s"))}
+
+
+def _sweep_submission(variant, settings):
+    # A job submission whose parameters may also come as lists in `grid`, one job per combination.
+    body = _submission(variant, settings)
+    names = list(rules(variant))
+    body["properties"]["grid"] = {
+        "type": "object", "minProperties": 1, "propertyNames": {"enum": names},
+        "additionalProperties": {"type": "array", "minItems": 1},
+        "description": f"parameter -> values to try; one job per combination, at most "
+                       f"{MAX_SWEEP_POINTS} in all; a parameter is in params or grid, not both"}
+    body["required"] = [*body["required"], "grid"]
+    return body
+
+
+def _sweep():
+    counts = {s.value: {"type": "integer", "minimum": 0} for s in JobStatus}
+    return _object({
+        "id": JOB_ID,
+        "variant": ref("VariantName"),
+        "params": {"type": "object", "description": "the base parameters, as sent"},
+        "grid": {"type": "object", "additionalProperties": {"type": "array"}},
+        "size": {"type": "integer", "minimum": 1},
+        "created_at": {"type": "string", "format": "date-time"},
+        "counts": _object(counts),
+        "finished": {"type": "boolean"},
+        "best": {**_object({"job_id": JOB_ID, "final_loss": {"type": "number"},
+                            "params": {"type": "object"}}), "type": ["object", "null"]},
+        "jobs": {"type": "string", "description": "the listing of the sweep's jobs"},
+    })
+
+
+def _job():
+    return _object({
+        "id": JOB_ID,
+        "variant": ref("VariantName"),
+        "params": {"type": "object", "propertyNames": {"enum": PARAMETER_NAMES},
+                   "additionalProperties": {"type": ["integer", "number", "string"]},
+                   "description": "every parameter the variant takes, defaults filled in"},
+        "status": ref("JobStatus"),
+        "progress": _object({"step": {"type": "integer", "minimum": 0},
+                             "steps": {"type": "integer", "minimum": 0}}),
+        "created_at": {"type": "string", "format": "date-time"},
+        "started_at": _nullable("string", format="date-time"),
+        "finished_at": _nullable("string", format="date-time"),
+        "attempts": {"type": "integer", "minimum": 0},
+        "device": _nullable("string"),
+        "worker": _nullable("string"),
+        "timeout_s": _nullable("integer", minimum=1),
+        "sweep_id": {**JOB_ID, "type": ["string", "null"]},
+        "result": {**_object({
+            "coefficients": {"type": "object", "additionalProperties": NUMBER_OR_NULL},
+            "polynomial": {"type": "array", "items": NUMBER_OR_NULL},
+            "formula": {"type": "string"},
+            "final_loss": NUMBER_OR_NULL,
+            "loss_history": {"type": "array", "items": _object({"step": {"type": "integer"},
+                                                                "loss": NUMBER_OR_NULL})},
+            "duration_s": {"type": "number"},
+            "device": {"type": "string"}}), "type": ["object", "null"]},
+        "error": {**_object({"type": {"type": "string"}, "message": {"type": "string"}}),
+                  "type": ["object", "null"]},
+        "notice": _nullable("string", description="why a queued job may not start soon: no live worker "
+                                                  "consumes its queue (and what to start); else null"),
+    })
+
+
+def _worker():
+    return _object({
+        "name": {"type": "string", "description": "the Celery node name, as in a job's worker field"},
+        "host": {"type": "string"},
+        "pid": {"type": "integer", "minimum": 1},
+        "device": {"type": "string", "enum": ["cpu", "cuda"]},
+        "gpu": _nullable("string", description="the GPU's name on a cuda worker"),
+        "queues": {"type": "array", "items": {"type": "string"}},
+        "pool": {"type": "string"},
+        "started_at": {"type": "string", "format": "date-time"},
+        "jobs": {"type": "array", "items": JOB_ID, "description": "the jobs this process runs now"},
+        "stopping": {"type": "boolean", "description": "it got SIGTERM and takes no new job"},
+        "heartbeat_at": {"type": "string", "format": "date-time"},
+    })
+
+
+def _results():
+    # What history, predict and compare answer (service/api/results/routes.py).
+    points = {"type": "array", "items": _object({"step": {"type": "integer"}, "loss": NUMBER_OR_NULL})}
+    numbers = {"type": "array", "items": NUMBER_OR_NULL}
+    compared = _object({
+        "id": JOB_ID, "variant": ref("VariantName"), "params": {"type": "object"}, "status": ref("JobStatus"),
+        "final_loss": {**NUMBER_OR_NULL, "description": "null until it succeeds, or when not finite"},
+        "optimum": _object({"samples": {"type": "integer", "minimum": 2},
+                            "loss": {"type": "number", "minimum": 0},
+                            "polynomial": {**numbers, "type": ["array", "null"],
+                                           "description": "null below four samples"}}),
+        "gap": {**NUMBER_OR_NULL, "description": "final_loss - optimum.loss"},
+        "ratio": {**NUMBER_OR_NULL, "description": "final_loss / optimum.loss"},
+        "duration_s": NUMBER_OR_NULL, "device": _nullable("string"),
+        "coefficients": {"type": ["object", "null"], "additionalProperties": NUMBER_OR_NULL},
+        "polynomial": {**numbers, "type": ["array", "null"]}, "formula": _nullable("string")})
+    return {
+        "History": _object({"id": JOB_ID, "status": ref("JobStatus"),
+                            "points": {"type": "integer", "minimum": 0, "description": "points stored"},
+                            "downsampled": {"type": "boolean"}, "loss_history": points}),
+        "Prediction": _object({"id": JOB_ID, "variant": ref("VariantName"), "polynomial": numbers,
+                               "x": {"type": "array", "items": {"type": "number"}},
+                               "y": {**numbers, "description": "null where the polynomial is not finite"}}),
+        "Comparison": _object({"items": {"type": "array", "items": compared}}),
+    }

@@ -1,0 +1,269 @@
+"""Data-access functions for jobs: every read and write of the jobs table goes through here."""
+import re
+import secrets
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+
+from service.clock import now
+from service.store.models import Job, JobStatus
+
+ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+
+
+class IdempotencyConflict(Exception):
+    """An Idempotency-Key was reused for a different request."""
+
+    def __init__(self, job):
+        super().__init__(job.id)
+        self.job = job
+
+
+ID_PATTERN = re.compile(r"[0-9a-f]{32}")
+
+
+def is_id(text) -> bool:
+    """Whether `text` has the shape of a job id (so it is never sent to the database otherwise)."""
+    return isinstance(text, str) and ID_PATTERN.fullmatch(text) is not None
+
+
+def new_id() -> str:
+    """A 32-hex-digit id that sorts by creation time: 52 bits of microseconds, 76 random bits."""
+    return f"{time.time_ns() // 1000:013x}{secrets.token_hex(10)[:19]}"
+
+
+
+def create(*, session, variant, params, requested=None, idempotency_key=None, timeout_s=None):
+    """Commit a queued job; returns (job, created). A repeated Idempotency-Key returns the first job."""
+    if idempotency_key is not None:
+        existing = _by_key(session, idempotency_key)
+        if existing is not None:
+            return _same_request(existing, variant, params, requested or {}), False
+    job = new_job(variant, params, timeout_s, now(), idempotency_key=idempotency_key)
+    session.add(job)
+    try:
+        session.commit()
+    except IntegrityError:
+        # Another request with the same key committed first: answer with its job.
+        session.rollback()
+        existing = _by_key(session, idempotency_key) if idempotency_key else None
+        if existing is None:
+            raise
+        return _same_request(existing, variant, params, requested or {}), False
+    return job, True
+
+
+def new_job(variant, params, timeout_s, stamp, **more) -> Job:
+    """A queued job row, not yet added to a session."""
+    # enqueued_at is set before the send: if the send never happens, the sweeper finds no message.
+    return Job(id=new_id(), variant=variant, status=JobStatus.QUEUED.value, params=params,
+               progress_step=0, progress_steps=params.get("steps", 1), attempts=0, created_at=stamp,
+               enqueued_at=stamp, timeout_s=timeout_s, **more)
+
+
+def _by_key(session, key):
+    return session.scalars(select(Job).where(Job.idempotency_key == key)).first()
+
+
+def _same_request(job, variant, params, requested):
+    # Same variant and the same resolved parameters; the seed only counts if the client chose it.
+    differs = [k for k, v in params.items()
+               if job.params.get(k) != v and (k != "seed" or requested.get("seed") is not None)]
+    if job.variant != variant or differs:
+        raise IdempotencyConflict(job)
+    return job
+
+
+def get(*, session, job_id):
+    """The job with this id, or None."""
+    return session.get(Job, job_id)
+
+
+def cancel(*, session, job_id):
+    """Cancel a queued or running job; returns (job, changed). A running job stops at its next
+    history point, when its worker finds it no longer holds the claim."""
+    changed = session.execute(
+        update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE))
+        .values(status=JobStatus.CANCELLED.value, finished_at=now())
+    ).rowcount
+    session.commit()
+    return session.get(Job, job_id, populate_existing=True), bool(changed)
+
+
+def requeue_running(*, session) -> int:
+    """Put every running job back in the queue: for a restart that knows no worker is alive."""
+    count = session.execute(
+        update(Job).where(Job.status == JobStatus.RUNNING.value)
+        .values(status=JobStatus.QUEUED.value, worker=None, worker_pid=None, heartbeat_at=None,
+                enqueued_at=now())
+    ).rowcount
+    session.commit()
+    return count
+
+
+def stale_running(*, session, before, limit=500):
+    """Running jobs whose last heartbeat is older than `before`, oldest first: their worker is gone."""
+    return list(session.scalars(
+        select(Job).where(Job.status == JobStatus.RUNNING.value, Job.heartbeat_at < before)
+        .order_by(Job.heartbeat_at).limit(limit)))
+
+
+def waiting_since(*, session, before, limit=5000):
+    """Queued jobs last sent before `before`, oldest first: candidates for a missing message."""
+    return list(session.scalars(
+        select(Job).where(Job.status == JobStatus.QUEUED.value, Job.enqueued_at < before)
+        .order_by(Job.id).limit(limit)))
+
+
+def resent(*, session, job_id, attempt) -> bool:
+    """Mark a queued job as sent again now; False if it is not queued at that attempt any more."""
+    held = session.execute(
+        update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED.value, Job.attempts == attempt)
+        .values(enqueued_at=now())
+    ).rowcount
+    session.commit()
+    return bool(held)
+
+
+def give_back(*, session, job_id, attempt) -> bool:
+    """Running at `attempt` -> queued, for another attempt; False if that attempt no longer holds it."""
+    held = session.execute(
+        update(Job).where(*_held(job_id, attempt))
+        .values(status=JobStatus.QUEUED.value, worker=None, worker_pid=None, heartbeat_at=None,
+                progress_step=0, enqueued_at=now())
+    ).rowcount
+    session.commit()
+    return bool(held)
+
+
+def lost_message(attempts, worker) -> str:
+    """The error of a job whose worker was lost on every attempt it was given."""
+    return (f"the worker running it was lost on each of {attempts} attempts (last {worker}: killed, "
+            "out of memory or cut off); not retried again")
+
+
+def abandon(*, session, job_id, attempt, message) -> bool:
+    """Running at `attempt` -> failed with `message` (its worker was lost too often); False if lost."""
+    held = session.execute(
+        update(Job).where(*_held(job_id, attempt))
+        .values(status=JobStatus.FAILED.value, finished_at=now(),
+                error={"type": "worker_lost", "message": message})
+    ).rowcount
+    session.commit()
+    return bool(held)
+
+
+def queued(*, session):
+    """Every queued job, oldest first."""
+    return list(session.scalars(select(Job).where(Job.status == JobStatus.QUEUED.value)
+                                .order_by(Job.id)))
+
+
+def claim(*, session, job_id, worker, pid=None, takeover=None):
+    """Compare-and-set queued -> running in one statement; the claimed job (attempts counted), or
+    None if it is not queued any more (a duplicate delivery, a cancelled or finished job). With
+    `takeover` (an attempt number) it instead takes a job still running at that attempt, whose
+    process died."""
+    if takeover is None:
+        where = (Job.id == job_id, Job.status == JobStatus.QUEUED.value)
+    else:
+        where = _held(job_id, takeover)
+    claimed = _claim_where(session, where, worker, pid)
+    return claimed[0] if claimed else None
+
+
+def claim_siblings(*, session, first, same, limit, worker, pid=None):
+    """Claim up to `limit` more queued jobs of first's variant that same(job) accepts, oldest first:
+    a batch to run in one pass. Each is a compare-and-set, so no job lands in two batches."""
+    if limit <= 0:
+        return []
+    candidates = session.scalars(
+        select(Job).where(Job.status == JobStatus.QUEUED.value, Job.variant == first.variant,
+                          Job.id != first.id)
+        .order_by(Job.id).limit(4 * limit)).all()
+    chosen = [job.id for job in candidates if same(job)][:limit]
+    session.expunge_all()  # the claim below returns fresh rows
+    if not chosen:
+        return []
+    return _claim_where(session, (Job.id.in_(chosen), Job.status == JobStatus.QUEUED.value), worker, pid)
+
+
+def claim_named(*, session, ids, worker, pid=None):
+    """Claim those of the jobs `ids` that are still queued, in one compare-and-set; in id order."""
+    if not ids:
+        return []
+    return sorted(_claim_where(session, (Job.id.in_(list(ids)), Job.status == JobStatus.QUEUED.value),
+                               worker, pid), key=lambda job: job.id)
+
+
+def _claim_where(session, where, worker, pid):
+    stamp = now()
+    claimed = list(session.scalars(
+        update(Job).where(*where)
+        .values(status=JobStatus.RUNNING.value, attempts=Job.attempts + 1, started_at=stamp,
+                heartbeat_at=stamp, worker=worker, worker_pid=pid, progress_step=0)
+        .returning(Job), execution_options={"populate_existing": True}))
+    session.commit()
+    return claimed
+
+
+def _held(job_id, attempt):
+    # The claim: still running, and by the attempt that claimed it.
+    return (Job.id == job_id, Job.status == JobStatus.RUNNING.value, Job.attempts == attempt)
+
+
+def beat(*, session, claims, step=None, device=None) -> set:
+    """Record a heartbeat (and progress, given a step) for running jobs {id: attempt}; returns the
+    ids whose claim still holds (a cancelled or taken-over job is missing from it)."""
+    values = {"heartbeat_at": now()}
+    if step is not None:
+        values["progress_step"] = step
+    if device is not None:
+        values["device"] = device
+    held = session.scalars(
+        update(Job).where(Job.status == JobStatus.RUNNING.value,
+                          tuple_(Job.id, Job.attempts).in_(list(claims.items())))
+        .values(**values).returning(Job.id)).all()
+    session.commit()
+    return set(held)
+
+
+def finish(*, session, job_id, attempt, status, result=None, error=None, device=None, step=None):
+    """Write the outcome if this attempt still holds the claim; returns whether it did."""
+    outcome = Outcome(job_id, attempt, status, result, error, device, step)
+    return bool(finish_many(session=session, outcomes=[outcome]))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt of a job came to, ready to be written."""
+
+    job_id: str
+    attempt: int
+    status: str
+    result: dict | None = None
+    error: dict | None = None
+    device: str | None = None
+    step: int | None = None  # how far it got, when it did not succeed
+
+
+def finish_many(*, session, outcomes) -> set:
+    """Write each outcome whose attempt still holds its claim, in one transaction; returns their ids."""
+    stamp, written = now(), set()
+    for o in outcomes:
+        status = JobStatus(o.status)
+        values = {"status": status.value, "finished_at": stamp, "result": o.result, "error": o.error}
+        if status is JobStatus.SUCCEEDED:
+            values["progress_step"] = Job.progress_steps
+        elif o.step is not None:
+            values["progress_step"] = o.step
+        if o.device is not None:
+            values["device"] = o.device
+        if o.result is not None:
+            values["final_loss"], values["duration_s"] = o.result.get("final_loss"), o.result.get("duration_s")
+        if session.execute(update(Job).where(*_held(o.job_id, o.attempt)).values(**values)).rowcount:
+            written.add(o.job_id)
+    session.commit()
+    return written

@@ -1,0 +1,38 @@
+"""Data-access functions for sweeps: a grid of jobs made in one transaction, and its summary."""
+from sqlalchemy import func, select
+
+from service.store import jobs
+from service.store.models import Job, JobStatus, Sweep
+
+
+def create(*, session, variant, params, grid, points, timeout_s):
+    """Commit a sweep and one queued job per point (resolved params, in grid order); returns
+    (sweep, jobs)."""
+    stamp = jobs.now()
+    sweep = Sweep(id=jobs.new_id(), variant=variant, params=params, grid=grid, size=len(points),
+                  created_at=stamp)
+    made = [jobs.new_job(variant, point, timeout_s, stamp, sweep_id=sweep.id) for point in points]
+    session.add(sweep)
+    session.add_all(made)
+    session.commit()
+    return sweep, made
+
+
+def get(*, session, sweep_id):
+    """The sweep with this id, or None."""
+    return session.get(Sweep, sweep_id)
+
+
+def counts(*, session, sweep_id) -> dict:
+    """How many of the sweep's jobs are in each status (every status listed)."""
+    rows = session.execute(select(Job.status, func.count()).where(Job.sweep_id == sweep_id)
+                           .group_by(Job.status)).all()
+    return {**{s.value: 0 for s in JobStatus}, **dict(rows)}
+
+
+def best(*, session, sweep_id):
+    """The succeeded job with the lowest final loss, or None."""
+    return session.scalars(select(Job).where(Job.sweep_id == sweep_id,
+                                             Job.status == JobStatus.SUCCEEDED.value,
+                                             Job.final_loss.is_not(None))
+                           .order_by(Job.final_loss, Job.id).limit(1)).first()

@@ -1,0 +1,93 @@
+"""Claiming a message's jobs: the named job (or a batch-mate when it went elsewhere), the message's other
+jobs of its shape, and more waiting jobs that can share the pass, up to BATCH_SIZE in all."""
+from __future__ import annotations
+
+import logging
+import os
+
+from fits.batch_key import batch_key
+from service.queue import enqueue
+from service.store import jobs
+from service.store.models import Job, JobStatus
+
+log = logging.getLogger("worker.tasks")
+
+
+def claim(session, ctx, job_id: str, worker: str, also: list[str] = ()) -> tuple[list[Job], str | None]:
+    """(jobs this delivery runs, None), or ([], what happened to the message)."""
+    job = jobs.claim(session=session, job_id=job_id, worker=worker, pid=os.getpid())
+    named = jobs.claim_named(session=session, ids=also, worker=worker, pid=os.getpid()) if also else []
+    if job is None and named:
+        # This job went elsewhere (a duplicate, or another worker's batch); its batch-mates named in
+        # the same message still need a runner: the first of them leads.
+        job, named = named[0], named[1:]
+    if job is not None:
+        mates = shaped_like(session, ctx, job, named)
+        try:
+            more = siblings(session, job, worker, ctx.settings.batch_size - 1 - len(mates))
+            return [job, *mates, *more], None
+        except Exception:  # the jobs are claimed already: run them rather than strand them
+            session.rollback()
+            log.exception("job %s: claiming more waiting jobs failed; the message's jobs run alone", job.id)
+            return [job, *mates], None
+    job = jobs.get(session=session, job_id=job_id)
+    if job is None:
+        return [], "does not exist; message dropped"
+    if job.status == JobStatus.RUNNING.value and died_here(job, worker):
+        # Redelivered because the pool process running it died (task_reject_on_worker_lost).
+        if job.attempts >= ctx.settings.max_attempts:
+            jobs.abandon(session=session, job_id=job.id, attempt=job.attempts,
+                         message=jobs.lost_message(job.attempts, job.worker))
+            return [], f"failed: its worker process died on all {job.attempts} attempts"
+        taken = jobs.claim(session=session, job_id=job_id, worker=worker, pid=os.getpid(),
+                           takeover=job.attempts)
+        return ([taken], None) if taken else ([], "was recovered by another delivery; skipped")
+    return [], f"is {job.status}, not queued; duplicate delivery skipped"
+
+
+def shaped_like(session, ctx, job: Job, named: list[Job]) -> list[Job]:
+    """The named jobs that can share `job`'s pass; one that cannot is queued again, alone."""
+    # The API groups a message's jobs by batch key, so all should fit.
+    key = batch_key(job.variant, job.params)
+    mates = [other for other in named if same_pass(job, key, other)]
+    for other in named:
+        if other not in mates:
+            log.warning("job %s, named in job %s's message, has another shape; sent again alone",
+                        other.id, job.id)
+            if jobs.give_back(session=session, job_id=other.id, attempt=other.attempts):
+                enqueue(ctx.app, other)
+    return mates
+
+
+def same_pass(job: Job, key: object, other: Job) -> bool:
+    """Whether `other` can run in `job`'s pass: the same batch key and the same time budget."""
+    return other.timeout_s == job.timeout_s and key is not None \
+        and batch_key(other.variant, other.params) == key
+
+
+def siblings(session, job: Job, worker: str, limit: int) -> list[Job]:
+    """Claim up to `limit` waiting jobs that can share this job's vectorised pass."""
+    key = batch_key(job.variant, job.params)
+    if limit <= 0 or key is None:
+        return []
+    return jobs.claim_siblings(session=session, first=job, limit=limit, worker=worker, pid=os.getpid(),
+                               same=lambda other: same_pass(job, key, other))
+
+
+def died_here(job: Job, worker: str) -> bool:
+    """Whether the job's last runner was a process of this host that has exited."""
+    # Only a process on this host can be checked; elsewhere the sweeper's stale heartbeat decides.
+    same_host = job.worker and job.worker.rpartition("@")[2] == worker.rpartition("@")[2]
+    return bool(same_host and job.worker_pid and job.worker_pid != os.getpid()
+                and not alive(job.worker_pid))
+
+
+def alive(pid: int) -> bool:
+    """Whether process `pid` runs (a zombie has exited); True when it cannot be told."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # cannot tell: assume alive, the sweeper's heartbeat check still applies
