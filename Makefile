@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: up test bench migrate clean
+.PHONY: up test lint bench migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,14 @@ up: $(VENV)/.run-installed
 migrate: $(VENV)/.run-installed
 	$(BIN)/fitq migrate
 
-test: $(VENV)/.dev-installed
+# Style and import order (ruff), the architecture's import contracts (import-linter, in
+# pyproject.toml), and types on the layers other code calls (mypy: the store, the queue, the worker).
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Benchmarks print tables and assert nothing; sized so that all three take under 5 minutes on 2 cores.

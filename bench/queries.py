@@ -12,18 +12,18 @@ import secrets
 import statistics
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 from sqlalchemy import event, insert, select, text
 
 from bench.stack import PG_ADMIN, say
 from service.api import listing
-from service.store import query
 from service.app import create_app
+from service.settings import Settings
+from service.store import query
 from service.store.migrate import upgrade
 from service.store.models import Job
-from service.settings import Settings
 
 VARIANTS = ("numpy", "tensor", "autograd", "custom_function", "nn", "optim", "module", "dynamic", "lstsq")
 # Most jobs finished; a fifth have no final_loss (queued, running, failed, diverged), as in a busy service.
@@ -44,7 +44,7 @@ def arguments(argv=None):
 
 def rows(count, rng):
     """`count` job rows spread over 30 days, ids in created_at order as jobs.new_id makes them."""
-    start = datetime.now(timezone.utc) - timedelta(days=30)
+    start = datetime.now(UTC) - timedelta(days=30)
     weights = [w for _, w in STATUSES]
     for i in range(count):
         created = start + timedelta(seconds=30 * 86400 * i / count)
@@ -180,7 +180,7 @@ def report(app, client, args):
     say()
     say("| filtered listing | first page | plan |")
     say("|---|---:|---|")
-    one_day = datetime.now(timezone.utc) - timedelta(days=20)
+    one_day = datetime.now(UTC) - timedelta(days=20)
     for q in ("variant=lstsq", "variant=tensor&order_by=final_loss", "status=succeeded&order_by=-final_loss",
               "status=queued,running", "status=failed&order_by=final_loss",
               "status=failed&order_by=duration_s", "status=failed,cancelled&order_by=final_loss",

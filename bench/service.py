@@ -185,7 +185,8 @@ def print_latency(args, batch_size, quiet, loud):
     rows = [(f"{len(quiet)} jobs, the client polls the job's row every {args.poll_ms:g} ms (idle API):", []),
              ("  server overhead: finished_at - created_at - duration_s", [c[0] for c in costs])]
     for variant in sorted({job["variant"] for job, _, _ in quiet}):
-        rows.append((f"    {variant} only", [c[0] for (job, _, _), c in zip(quiet, costs) if job["variant"] == variant]))
+        rows.append((f"    {variant} only",
+                     [c[0] for (job, _, _), c in zip(quiet, costs) if job["variant"] == variant]))
     rows += [("    created_at -> started_at (API commit and send, Redis, claim)", [c[1] for c in costs]),
              ("    started_at -> finished_at - duration_s (worker)", [c[2] for c in costs]),
              ("  client: POST /jobs answered (202)", [answered for _, answered, _ in quiet]),
@@ -344,7 +345,8 @@ def print_memory(stack, start):
         "each API process answers its first request cold, and these are the first two requests:")
     for label, (job, answered, seen) in zip(("first ", "second"), first):
         total, _, worker = overhead(job)
-        say(f"  {label}: POST answered {answered * 1000:.0f} ms; duration_s {job['result']['duration_s'] * 1000:.0f} ms, "
+        say(f"  {label}: POST answered {answered * 1000:.0f} ms; "
+            f"duration_s {job['result']['duration_s'] * 1000:.0f} ms, "
             f"started_at -> finished_at - duration_s {worker * 1000:.0f} ms, server overhead {total * 1000:.0f} ms, "
             f"submit -> observed {seen * 1000:.0f} ms")
     api_max = max(rss(pid) for _, pid in api)

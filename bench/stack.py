@@ -19,9 +19,9 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from service.ops import embedded_redis
-from service.store.migrate import upgrade
-from service.settings import Settings
 from service.ops.supervisor import die_with_parent
+from service.settings import Settings
+from service.store.migrate import upgrade
 
 REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -127,7 +127,7 @@ class Stack:
             for _ in range(workers):
                 self.add_worker()
             for worker in self.workers:
-                wait_for(lambda: self.ready(worker), 120, f"{worker.name} ready", interval=0.02)
+                wait_for(lambda worker=worker: self.ready(worker), 120, f"{worker.name} ready", interval=0.02)
         except BaseException:
             self.stop()
             raise

@@ -1,7 +1,7 @@
 """Which jobs can share a vectorised pass: torch-free, so the API can group a sweep's messages too."""
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 # The variants fits/batched/run.py can run as one pass; dynamic and lstsq run alone.
 BATCHABLE = ("autograd", "custom_function", "module", "nn", "numpy", "optim", "tensor")

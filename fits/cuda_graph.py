@@ -1,7 +1,7 @@
 """CUDA graphs: a training step captured once and replayed, so a step on a GPU is one launch."""
 from __future__ import annotations
 
-from typing import Callable, Hashable
+from collections.abc import Callable, Hashable
 
 import torch
 

@@ -1,7 +1,7 @@
 """The update steps the seed programs use, shared by the variants that use the same one."""
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch

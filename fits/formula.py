@@ -1,7 +1,7 @@
 """Human-readable formulas for fitted models."""
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 
 def signed_sum(terms: Iterable[tuple[float, str]]) -> str:

@@ -1,7 +1,7 @@
 """The `custom_function` variant: y = b0 + b1 * P3(b2 + b3 x) through a custom autograd Function."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 

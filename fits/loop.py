@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any
 
 from fits.errors import FitTimeout
 
@@ -21,8 +22,8 @@ class Trace:
 
 
 def train(step: Callable[[], Any], *, steps: int, log_every: int,
-          on_progress: Optional[Progress] = None, deadline: Optional[float] = None,
-          loss_of: Optional[Callable[[Any], Any]] = None) -> Trace:
+          on_progress: Progress | None = None, deadline: float | None = None,
+          loss_of: Callable[[Any], Any] | None = None) -> Trace:
     """Call step() `steps` times; step returns the loss it computed before its update, or what
     loss_of(returned) turns into it (computed only where it is logged). Stops early at a history
     point whose loss is NaN or infinite; raises FitTimeout past `deadline`."""

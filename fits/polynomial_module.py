@@ -1,7 +1,7 @@
 """The `module` variant: a cubic as a custom nn.Module trained by torch.optim.SGD."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 

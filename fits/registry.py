@@ -1,10 +1,20 @@
 """The table of variants by name, and one entry point to run a fit."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
-from fits import (autograd_loop, dynamic, legendre, lstsq, nn_sequential, numpy_manual, optim_rmsprop,
-                  polynomial_module, tensor_manual)
+from fits import (
+    autograd_loop,
+    dynamic,
+    legendre,
+    lstsq,
+    nn_sequential,
+    numpy_manual,
+    optim_rmsprop,
+    polynomial_module,
+    tensor_manual,
+)
 from fits.loop import Progress
 from fits.result import FitResult
 

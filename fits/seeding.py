@@ -1,8 +1,8 @@
 """Repeatable random initialisation that leaves the process's global random state alone."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import torch
 

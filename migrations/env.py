@@ -1,10 +1,10 @@
 """Alembic environment: the URL comes from fitq's settings, the target metadata from the models."""
 from alembic import context
 
+from service.settings import Settings
 from service.store.db import make_engine
 from service.store.migrate import include_object
 from service.store.models import Base
-from service.settings import Settings
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or Settings.from_env().database

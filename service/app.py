@@ -4,9 +4,9 @@ from dataclasses import dataclass
 import redis
 from flask import Flask
 
-from service.store.db import make_engine, make_sessionmaker
 from service.queue import make_celery
 from service.settings import Settings
+from service.store.db import make_engine, make_sessionmaker
 
 
 @dataclass
@@ -23,10 +23,11 @@ class State:
 
 def create_app(settings=None) -> Flask:
     """Build the API for `settings` (default: from the environment)."""
-    from service.api import auth, cors, monitoring, problems, ratelimit, routes as api
-    from service.web import dashboard, reference
     from service import logs
+    from service.api import auth, cors, monitoring, problems, ratelimit
+    from service.api import routes as api
     from service.api.results import routes as results
+    from service.web import dashboard, reference
 
     settings = settings or Settings.from_env()
     logs.configure(settings)

@@ -4,7 +4,7 @@ import contextvars
 import json
 import logging
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 TEXT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 # The job a log line is about, for lines that do not name one themselves (extra={"job_id": ...}).
@@ -24,7 +24,7 @@ class JsonLines(logging.Formatter):
     """One JSON object per line: ts, level, logger, message, and job_id and exc when there are any."""
 
     def format(self, record):
-        line = {"ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds")
+        line = {"ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
                 .replace("+00:00", "Z"),
                 "level": record.levelname.lower(), "logger": record.name, "message": record.getMessage()}
         if getattr(record, "job_id", None):

@@ -3,6 +3,7 @@ send with it, the worker consumes with it. A message names jobs, nothing else: `
 [more ids]]` for jobs sent to share one vectorised pass. It is encoded and decoded here only."""
 import base64
 import json
+
 from celery import Celery
 from kombu import Exchange, Queue
 

@@ -6,8 +6,8 @@ import weakref
 
 import redis
 
-from service.store.models import JobStatus
 from service.queue import QUEUE_FOR_DEVICE
+from service.store.models import JobStatus
 
 # One key per process that runs jobs (a solo worker, or each prefork pool process); it expires
 # STALE_AFTER_S after the last refresh, so a worker that died unannounced drops out on its own.

@@ -1,13 +1,12 @@
 """The worker's Celery app: `celery -A worker.main worker`. torch is imported here, once per process."""
+import torch  # noqa: E402
 from celery.signals import setup_logging, task_postrun, task_prerun, worker_process_init
-
-from service import logs
-from service.queue import make_celery
-from service.settings import Settings
 
 # Imported before any pool forks, so each job starts warm. Nothing here touches CUDA.
 import fits.registry  # noqa: F401,E402  (pulls in torch, torch.nn and torch.optim)
-import torch  # noqa: E402
+from service import logs
+from service.queue import make_celery
+from service.settings import Settings
 
 settings = Settings.from_env()
 if settings.contradictions():  # also when started as `celery -A worker.main` rather than `fitq worker`

@@ -5,9 +5,9 @@ import math
 import time
 from multiprocessing.sharedctypes import RawValue
 
+from service.queue import enqueue
 from service.store import jobs
 from service.store.db import UNAVAILABLE
-from service.queue import enqueue
 
 log = logging.getLogger(__name__)
 # time.monotonic() of the first stop request, 0 while there is none. Made on import, before a prefork

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Callable, Mapping, Optional, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import torch
 
-from fits.batched import variants as bv
 from fits import legendre
 from fits.batch_key import batch_key
+from fits.batched import variants as bv
 from fits.batched.updates import Stepper
 from fits.data import sine
 from fits.device import numpy_device
@@ -54,8 +54,8 @@ CHUNK_BYTES = {"cpu": 1 << 19, "cuda": 1 << 29}
 ITEM_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8}
 
 
-def run_batch(variant: str, params_list: Sequence[Mapping], on_progress: Optional[BatchProgress] = None,
-              deadline: Optional[float] = None) -> list[FitResult]:
+def run_batch(variant: str, params_list: Sequence[Mapping], on_progress: BatchProgress | None = None,
+              deadline: float | None = None) -> list[FitResult]:
     """Run jobs with the same batch_key together; one FitResult per job, in order, each as registry.run would give."""
     if not params_list:
         return []
@@ -85,8 +85,8 @@ def result(variant: str, values: list[float], trace: Trace, device: str) -> FitR
 
 
 def train_batch(chunks: Sequence[Stepper], size: int, *, steps: int, log_every: int,
-                on_progress: Optional[BatchProgress] = None,
-                deadline: Optional[float] = None) -> list[tuple[list[float], Trace]]:
+                on_progress: BatchProgress | None = None,
+                deadline: float | None = None) -> list[tuple[list[float], Trace]]:
     """Step every chunk `steps` times; (parameters, trace) per job. fits.loop.train's rules, per job:
     a job's history ends at its first non-finite logged loss (its parameters are kept as they were
     there), the pass stops once every job has, and FitTimeout is raised past `deadline`."""

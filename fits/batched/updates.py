@@ -1,7 +1,8 @@
 """The per-job pieces of a batched step: rates, targets, the update, and the step's wrapper."""
 from __future__ import annotations
 
-from typing import Callable, Mapping, NamedTuple, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple
 
 import torch
 

@@ -14,14 +14,22 @@ loops do), so a step is one launch whatever B is.
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
 
 from fits.batched.models import Polynomial3Batch, random_cubics, sequential_layer, sequential_values
-from fits.batched.updates import (Stepper, always_logged, backward_all, descend, learning_rates,
-                                  optimizer_step, shared_rate, targets)
+from fits.batched.updates import (
+    Stepper,
+    always_logged,
+    backward_all,
+    descend,
+    learning_rates,
+    optimizer_step,
+    shared_rate,
+    targets,
+)
 from fits.cuda_graph import replayed
 from fits.data import Sample, check_dtype, power_rows
 from fits.legendre import INIT, LegendrePolynomial3

@@ -1,8 +1,8 @@
 """Bearer tokens on /api/v1: who is calling, and a 401 that says what is missing or wrong."""
 from flask import current_app, g, request
 
-from service.store import tokens
 from service.api.problems import problem_response
+from service.store import tokens
 
 API_PREFIX = "/api/v1"
 # Open without a token even when AUTH is on: the API's own description.

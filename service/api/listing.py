@@ -5,17 +5,17 @@ import json
 import math
 import re
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import request
 
 from fits import params as fit_params
 from fits.catalog import VARIANTS
 from fits.errors import ParamError
+from service.api.problems import Problem
 from service.clock import iso
 from service.store.jobs import is_id
 from service.store.models import JobStatus
-from service.api.problems import Problem
 from service.store.query import Filters
 
 STATUSES = tuple(s.value for s in JobStatus)
@@ -103,7 +103,7 @@ def _moment(raw, field):
         moment = datetime.fromisoformat(text)
         if moment.tzinfo is None:
             raise ValueError
-        return moment.astimezone(timezone.utc)
+        return moment.astimezone(UTC)
     except (ValueError, OverflowError):
         raise Problem(400, "must be an ISO 8601 date-time with a time zone, e.g. 2026-11-27T05:39:11Z",
                       field=field) from None
@@ -162,7 +162,7 @@ def _moment_value(value):
     moment = datetime.fromisoformat(value)  # TypeError unless a string, ValueError unless a moment
     if moment.tzinfo is None:
         raise ValueError
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _is_value(value):

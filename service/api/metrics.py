@@ -5,11 +5,11 @@ import time
 import redis
 
 from fits import catalog
-from service.store import stats
 from service import roster as workers
-from service.store.models import JobStatus
 from service.queue import PRIORITY_SUFFIXES
 from service.settings import KNOWN_QUEUES
+from service.store import stats
+from service.store.models import JobStatus
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 DURATION_BOUNDS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 600, 1800, 3600)

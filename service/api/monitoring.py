@@ -2,8 +2,8 @@
 import redis
 from flask import Blueprint, Response, current_app, jsonify
 
-from service.api import metrics
 from service import roster as workers
+from service.api import metrics
 from service.api.auth import API_PREFIX
 from service.api.problems import Problem
 

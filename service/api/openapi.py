@@ -4,11 +4,10 @@ from http import HTTPStatus
 
 from fits.params import MAX_HISTORY_POINTS
 from service.api import auth, inputs, listing
-from service.web import dashboard
-from service.api.results import routes as results
-from service.store.jobs import ID_PATTERN
 from service.api.problems import PROBLEM_TYPE
+from service.api.results import routes as results
 from service.api.schemas import JOB_ID, ref, schemas
+from service.store.jobs import ID_PATTERN
 
 JSON = "application/json"
 HTML = "text/html"
@@ -34,8 +33,6 @@ class Operation:
 
 JOB_ID_PARAMETER = {"name": "job_id", "in": "path", "required": True, "schema": JOB_ID}
 SWEEP_ID_PARAMETER = {"name": "sweep_id", "in": "path", "required": True, "schema": JOB_ID}
-ASSET_PARAMETER = {"name": "name", "in": "path", "required": True,
-                   "schema": {"type": "string", "enum": sorted(dashboard.ASSETS)}}
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key", "in": "header", "required": False,
     "description": "The same key again returns the first job instead of creating another; "
@@ -131,10 +128,6 @@ OPERATIONS = {
     "monitoring.live_workers": Operation(200, {"type": "array", "items": ref("Worker")}, (503,)),
     "monitoring.prometheus": Operation(200, {**TEXT, "description": "Prometheus text format 0.0.4"}, (503,),
                                        media="text/plain"),
-    "dashboard.page": Operation(200, TEXT, media=HTML),
-    "dashboard.asset": Operation(200, TEXT, (404,), (ASSET_PARAMETER,), media=dashboard.JS,
-                                 also=((dashboard.CSS, TEXT), (dashboard.SVG, TEXT))),
-    "reference.reference": Operation(200, TEXT, media=HTML),
 }
 # Why each problem is answered; every one is application/problem+json.
 PROBLEMS = {
@@ -188,9 +181,10 @@ def _operation(rule, method, app):
     endpoint, limited = rule.endpoint, auth.guarded(rule.rule)
     guarded = (limited and (method, rule.rule) not in auth.PUBLIC
                and app.extensions["fitq"].settings.auth_required)
-    if endpoint not in OPERATIONS:
+    # The pages served beside the API (service/web) describe themselves: their view's `operation`.
+    spec = OPERATIONS.get(endpoint) or getattr(app.view_functions[endpoint], "operation", None)
+    if spec is None:
         raise LookupError(f"route {endpoint} is not described in service/api/openapi.py OPERATIONS")
-    spec = OPERATIONS[endpoint]
     content = {spec.media: {"schema": spec.schema}, **{m: {"schema": s} for m, s in spec.also}}
     ok = {"description": HTTPStatus(spec.status).phrase, "content": content}
     if spec.headers:

@@ -6,13 +6,13 @@ from sqlalchemy import text
 
 from fits import catalog
 from service.api import inputs, listing
-from service.store import jobs, query, sweeps
 from service.api.document import job_document, sweep_document
-from service.store.models import JobStatus
 from service.api.openapi import document as openapi_document
 from service.api.problems import Problem, problem_response
 from service.queue import enqueue, enqueue_batches
 from service.roster import consumed_now
+from service.store import jobs, query, sweeps
+from service.store.models import JobStatus
 
 blueprint = Blueprint("api", __name__)
 probes = Blueprint("probes", __name__)

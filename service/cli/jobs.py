@@ -6,8 +6,8 @@ import time
 from urllib.parse import quote
 
 from service.cli import tables
-from service.cli.options import value
 from service.cli.client import ApiError, Client
+from service.cli.options import value
 from service.cli.progress import Progress
 
 FINISHED = frozenset({"succeeded", "failed", "diverged", "cancelled"})

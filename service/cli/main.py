@@ -3,9 +3,11 @@ submit, jobs, show, compare, sweep, cancel (service/cli/jobs.py)."""
 import argparse
 import os
 import sys
+from datetime import UTC
 
 # No SQLAlchemy at the top: the HTTP client commands start fast and need none of the server's packages.
-from service.cli import jobs as cli_jobs, options as cli_options
+from service.cli import jobs as cli_jobs
+from service.cli import options as cli_options
 from service.settings import Settings
 
 
@@ -55,7 +57,7 @@ def workers(settings, args):
     """Print the live workers, read from Redis directly: it works while the API is down or wants a
     token, and needs only the REDIS_URL every fitq process already has. Without REDIS_URL (the
     embedded default) it asks the API at --url (FITQ_URL) instead."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     import redis
 
@@ -77,7 +79,7 @@ def workers(settings, args):
     if not live:
         print("fitq: no live worker; start one with `fitq worker`", file=sys.stderr)
         return
-    print("\n".join(tables.workers_table(live, datetime.now(timezone.utc))))
+    print("\n".join(tables.workers_table(live, datetime.now(UTC))))
 
 
 def _workers_over_http(url, token):

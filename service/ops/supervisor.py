@@ -11,10 +11,10 @@ import urllib.request
 from dataclasses import replace
 
 from service.ops import embedded_redis
+from service.queue import enqueue, make_celery
 from service.store import jobs
 from service.store.db import make_engine, make_sessionmaker, shown
 from service.store.migrate import upgrade
-from service.queue import enqueue, make_celery
 
 RESTART_DELAY_S = 1.0
 MAX_RESTART_DELAY_S = 30.0

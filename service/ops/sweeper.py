@@ -9,11 +9,11 @@ from datetime import timedelta
 
 import redis
 
-from service.store import jobs
 from service import logs
-from service.store.db import UNAVAILABLE, make_engine, make_sessionmaker, shown
 from service.queue import PRIORITY_SUFFIXES, enqueue, job_ids, make_celery
 from service.settings import KNOWN_QUEUES
+from service.store import jobs
+from service.store.db import UNAVAILABLE, make_engine, make_sessionmaker, shown
 
 log = logging.getLogger("fitq.sweeper")
 LOCK = "fitq:sweeper:lock"

@@ -3,7 +3,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -105,7 +105,7 @@ def _digest(secret):
 
 def _utc(when):
     # SQLite hands timestamps back without their zone; every one fitq writes is UTC.
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def stamp(when) -> str:

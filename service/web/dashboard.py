@@ -8,6 +8,7 @@ from importlib.resources import files
 
 from flask import Blueprint, Response
 
+from service.api.openapi import HTML, TEXT, Operation
 from service.api.problems import Problem
 
 blueprint = Blueprint("dashboard", __name__)
@@ -32,6 +33,9 @@ def page():
     return html(_read("index.html"), PAGE_POLICY)
 
 
+page.operation = Operation(200, TEXT, media=HTML)
+
+
 @blueprint.get("/assets/<name>")
 def asset(name):
     """One of the dashboard's scripts, styles or icons."""
@@ -41,6 +45,11 @@ def asset(name):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "no-cache"  # small files: always the ones this version ships
     return response
+
+
+ASSET_PARAMETER = {"name": "name", "in": "path", "required": True,
+                   "schema": {"type": "string", "enum": sorted(ASSETS)}}
+asset.operation = Operation(200, TEXT, (404,), (ASSET_PARAMETER,), media=JS, also=((CSS, TEXT), (SVG, TEXT)))
 
 
 def html(text, policy) -> Response:

@@ -34,6 +34,9 @@ def reference():
     return html(render_template("reference.html", doc=doc, operations=operations(doc), schemas=schemas), POLICY)
 
 
+reference.operation = openapi.Operation(200, openapi.TEXT, media=openapi.HTML)
+
+
 def operations(doc) -> list[dict]:
     """Every operation of `doc`, in the document's order, ready for the page."""
     found = []

@@ -1,9 +1,9 @@
 """A message that names several jobs (how a sweep is sent) on a real worker with its own BATCH_SIZE."""
 from fits.params import resolve
-from service.store import jobs
-from service.store.db import make_engine, make_sessionmaker
 from service.queue import RUN_FIT, make_celery
 from service.settings import Settings
+from service.store import jobs
+from service.store.db import make_engine, make_sessionmaker
 from tests.integration.conftest import Stack
 
 

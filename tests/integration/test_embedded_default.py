@@ -10,12 +10,11 @@ from pathlib import Path
 
 import redis
 
-from service.store.db import make_engine, make_sessionmaker
 from service.api.document import job_document
+from service.store.db import make_engine, make_sessionmaker
 from service.store.jobs import get
 from tests.integration.expectations import ALL, check_succeeded
 from tests.integration.processes import Client, Process, clean_env, free_port
-
 
 FITQ = str(Path(sys.executable).with_name("fitq"))
 

@@ -6,13 +6,13 @@ import re
 import signal
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service.store.migrate import upgrade
 from service.queue import enqueue, make_celery
 from service.settings import Settings
+from service.store.migrate import upgrade
 from tests.integration.faults import LONG, SHORT, Faults
 from tests.integration.servers import PrivatePostgres, PrivateRedis
 
@@ -65,9 +65,9 @@ def test_2_sigkill_of_the_whole_worker_then_a_new_worker(solo):
     long = solo.submit(LONG)
     solo.wait_running(long)
     solo.workers[0].stop(signal.SIGKILL)
-    killed_at = datetime.now(timezone.utc)
+    killed_at = datetime.now(UTC)
     solo.add_worker()
-    ready_at = datetime.now(timezone.utc)
+    ready_at = datetime.now(UTC)
 
     jobs = solo.settle([long])
 

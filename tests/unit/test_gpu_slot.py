@@ -60,7 +60,8 @@ def test_without_a_visible_gpu_it_says_what_is_missing(host, tmp_path):
     _, env = host
     (tmp_path / "nodriver").mkdir()
     smi = tmp_path / "nodriver" / "nvidia-smi"
-    smi.write_text("#!/bin/sh\necho 'NVIDIA-SMI has failed because it could not communicate with the driver' >&2\nexit 9\n")
+    smi.write_text("#!/bin/sh\n"
+                   "echo 'NVIDIA-SMI has failed because it could not communicate with the driver' >&2\nexit 9\n")
     smi.chmod(0o755)
     env = {**env, "PATH": f"{tmp_path / 'nodriver'}:/usr/bin:/bin"}
     done = subprocess.run([str(SLOT), "true"], env=env, capture_output=True, text=True, timeout=10)

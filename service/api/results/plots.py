@@ -2,8 +2,8 @@
 import math
 
 from service.api.results import svg
-from service.store.models import JobStatus
 from service.api.results.polynomial import finite_value
+from service.store.models import JobStatus
 
 FIT_POINTS = 241  # x values in [-pi, pi] the fit and sin(x) are drawn through
 FIT_LIMIT = 10.0  # the fit chart's y range stops here, so a wild fit leaves sin(x) readable

@@ -2,14 +2,14 @@
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from fits.params import MAX_HISTORY_POINTS
-from service.store import jobs, query
+from service.api.listing import NUMBER, bounded
+from service.api.problems import Problem
 from service.api.results import plots
 from service.api.results.compare import compared
 from service.api.results.history import csv_text, downsample
-from service.api.listing import NUMBER, bounded
-from service.store.models import JobStatus
 from service.api.results.polynomial import finite_value
-from service.api.problems import Problem
+from service.store import jobs, query
+from service.store.models import JobStatus
 
 blueprint = Blueprint("results", __name__)
 

@@ -167,8 +167,8 @@ def _clip(run, top, bottom):
 
     pieces, current = [], [run[0]] if inside(run[0]) else []
     for a, b in zip(run, run[1:]):
-        cuts = sorted((((e - a[1]) / (b[1] - a[1]), e) for e in (top, bottom)
-                       if (a[1] - e) * (b[1] - e) < 0))
+        cuts = sorted(((e - a[1]) / (b[1] - a[1]), e) for e in (top, bottom)
+                       if (a[1] - e) * (b[1] - e) < 0)
         cuts = [(a[0] + t * (b[0] - a[0]), e) for t, e in cuts]
         if inside(a) and inside(b):
             current.append(b)

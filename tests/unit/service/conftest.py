@@ -5,8 +5,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from service.app import create_app
-from service.store.migrate import upgrade
 from service.settings import Settings
+from service.store.migrate import upgrade
 
 PROBLEM_KEYS = {"type", "title", "status", "detail"}
 ANY = object()

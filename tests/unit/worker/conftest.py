@@ -2,9 +2,9 @@
 
 import pytest
 
+from service.settings import Settings
 from service.store.db import make_engine, make_sessionmaker
 from service.store.migrate import upgrade
-from service.settings import Settings
 
 
 @pytest.fixture

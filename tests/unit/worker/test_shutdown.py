@@ -5,9 +5,9 @@ from dataclasses import replace
 
 import pytest
 
-from service.store import jobs
-from service.queue import make_celery
 from service.ops.sweeper import Sweeper
+from service.queue import make_celery
+from service.store import jobs
 from worker import shutdown
 
 

@@ -5,9 +5,9 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from service.settings import Settings
 from service.store import tokens
 from service.store.models import ApiToken
-from service.settings import Settings
 
 JOB = "0" * 32
 

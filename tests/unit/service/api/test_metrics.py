@@ -6,11 +6,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from service.store import jobs
 from service import roster as workers
+from service.queue import enqueue, make_celery
+from service.store import jobs
 from service.store.db import make_engine, make_sessionmaker
 from service.store.models import Job
-from service.queue import enqueue, make_celery
 
 SAMPLE = re.compile(r'^([a-z_:][a-z0-9_:]*)(\{([a-z_]+="(?:[^"\\]|\\.)*",?)*\})? (-?[0-9.e+-]+|\+Inf|NaN)$')
 

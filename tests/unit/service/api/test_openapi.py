@@ -4,8 +4,7 @@ import pytest
 import schemathesis
 
 from fits import catalog
-from fits.params import (MAX_HISTORY_POINTS, MAX_LEARNING_RATE, MAX_SAMPLES, MAX_STEPS,
-                         MAX_STEPS_X_SAMPLES, SEED_LIMIT)
+from fits.params import MAX_HISTORY_POINTS, MAX_LEARNING_RATE, MAX_SAMPLES, MAX_STEPS, MAX_STEPS_X_SAMPLES, SEED_LIMIT
 from service.api import inputs, listing, openapi
 from service.api.document import job_document
 from service.store.models import Job, JobStatus

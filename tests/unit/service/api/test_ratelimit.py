@@ -5,8 +5,8 @@ from dataclasses import replace
 
 import pytest
 
-from service.store import tokens
 from service.api.ratelimit import WINDOW_S
+from service.store import tokens
 
 
 @pytest.fixture(autouse=True)

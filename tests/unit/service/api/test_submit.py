@@ -5,8 +5,7 @@ import re
 
 import pytest
 
-from fits.params import (MAX_HISTORY_POINTS, MAX_LEARNING_RATE, MAX_STEPS, MAX_STEPS_X_SAMPLES,
-                         SEED_LIMIT)
+from fits.params import MAX_HISTORY_POINTS, MAX_LEARNING_RATE, MAX_STEPS, MAX_STEPS_X_SAMPLES, SEED_LIMIT
 
 pytestmark = pytest.mark.usefixtures("redis_db")
 

@@ -1,8 +1,7 @@
 """POST /api/v1/jobs with a well-formed JSON object that asks for something invalid: 422, nothing written."""
 import pytest
 
-from fits.params import (MAX_HISTORY_POINTS, MAX_LEARNING_RATE, MAX_SAMPLES, MAX_STEPS,
-                         MAX_STEPS_X_SAMPLES, SEED_LIMIT)
+from fits.params import MAX_HISTORY_POINTS, MAX_LEARNING_RATE, MAX_SAMPLES, MAX_STEPS, MAX_STEPS_X_SAMPLES, SEED_LIMIT
 
 # A wrongly accepted body would be enqueued: keep that in db 15 and clean it up.
 pytestmark = pytest.mark.usefixtures("redis_db")

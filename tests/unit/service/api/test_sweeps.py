@@ -36,7 +36,8 @@ def test_a_sweep_makes_one_queued_job_per_point_and_sends_each(client, sweep, re
 
 
 def test_a_sweep_sends_messages_of_at_most_batch_size_jobs(make_app, redis_db):
-    r = make_app(batch_size=4).test_client().post("/api/v1/sweeps", json={"variant": "tensor", "grid": {"seed": list(range(10))}})
+    r = make_app(batch_size=4).test_client().post("/api/v1/sweeps",
+                                                  json={"variant": "tensor", "grid": {"seed": list(range(10))}})
 
     assert r.status_code == 202
     assert sorted(len(ids) for ids in _messages(redis_db)) == [2, 4, 4]

@@ -12,9 +12,9 @@ import pytest
 from werkzeug.serving import make_server
 
 from service.cli import tables
+from service.cli.client import ApiError, Client
 from service.cli.jobs import _until
 from service.cli.options import axis, pair, url, value
-from service.cli.client import ApiError, Client
 from service.cli.progress import Progress
 
 REPO = Path(__file__).resolve().parents[4]

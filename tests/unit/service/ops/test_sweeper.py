@@ -5,10 +5,10 @@ from datetime import timedelta
 
 import pytest
 
+from service.ops.sweeper import LOCK, Sweeper
+from service.queue import enqueue, enqueue_batches, make_celery
 from service.store import jobs
 from service.store.db import make_engine, make_sessionmaker
-from service.queue import enqueue, enqueue_batches, make_celery
-from service.ops.sweeper import LOCK, Sweeper
 
 ALL = ("requeued", "failed", "resent")
 

@@ -144,7 +144,7 @@ def test_an_overlay_has_a_distinct_line_and_a_legend_entry_per_job(app, client):
     # Each entry names what sets the job apart: its learning rate; the seed is the same for all.
     assert legend[0] == f"tensor {ids[0][-6:]} learning_rate=1e-06"
     assert legend[-1] == f"tensor {waiting[-6:]} learning_rate=5e-06 (job {waiting} is queued: no result yet)"
-    for i, job in enumerate(ids):
+    for i in range(len(ids)):
         (run,), _, per_pixel = _series(root, legend[i])
         assert [round(x) for x, _ in run] == [99, 199]
         assert math.log10(run[1][1]) == pytest.approx(math.log10(10.0 + i), abs=per_pixel)
