@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: up test lint bench migrate clean
+.PHONY: up test lint coverage bench migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,14 @@ lint: $(VENV)/.dev-installed
 
 test: lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Line coverage of the unit and integration tests, the processes they start included; docs/testing.md
+# has the figures per package. Slower than make test (about twice), and not part of it.
+coverage: $(VENV)/.dev-installed
+	rm -f .coverage .coverage.*
+	$(BIN)/python -m coverage run -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m coverage combine -q
+	$(BIN)/python -m coverage report
 
 # Benchmarks print tables and assert nothing; sized so that all three take under 5 minutes on 2 cores.
 # A module not written yet is skipped with a message; one that fails does not stop the others but
