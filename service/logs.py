@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 TEXT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 # The job a log line is about, for lines that do not name one themselves (extra={"job_id": ...}).
-current_job = contextvars.ContextVar("fitq_job_id", default=None)
+current_job: contextvars.ContextVar[str | None] = contextvars.ContextVar("fitq_job_id", default=None)
 
 
 class JobId(logging.Filter):

@@ -1,14 +1,22 @@
 """The Celery app, configured in one place, and the broker's message format: the API and the sweeper
 send with it, the worker consumes with it. A message names jobs, nothing else: `[job id]`, or `[first id,
 [more ids]]` for jobs sent to share one vectorised pass. It is encoded and decoded here only."""
+from __future__ import annotations
+
 import base64
 import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from celery import Celery
 from kombu import Exchange, Queue
 
 from fits.batch_key import batch_key
 from service.settings import KNOWN_QUEUES
+
+if TYPE_CHECKING:
+    from service.settings import Settings
+    from service.store.models import Job
 
 RUN_FIT = "fitq.run_fit"
 DEFAULT_QUEUE = "fitq"
@@ -18,7 +26,7 @@ QUEUE_FOR_DEVICE = {"cuda": "gpu", "cpu": "cpu", "auto": DEFAULT_QUEUE}
 PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 
 
-def make_celery(settings) -> Celery:
+def make_celery(settings: Settings) -> Celery:
     """A JSON-only Celery app on the settings' Redis."""
     if not settings.redis_url:
         raise RuntimeError("REDIS_URL is not set: run `fitq up` for the embedded Redis, "
@@ -54,7 +62,7 @@ def make_celery(settings) -> Celery:
     return app
 
 
-def enqueue(celery: Celery, job) -> None:
+def enqueue(celery: Celery, job: Job) -> None:
     """Send the job id (nothing else) to the queue its device asks for."""
     send(celery, [job.id], _queue(job))
 
@@ -85,13 +93,13 @@ def job_ids(message: object) -> list[str]:
         return []
 
 
-def enqueue_batches(celery: Celery, jobs, size: int) -> int:
+def enqueue_batches(celery: Celery, jobs: Iterable[Job], size: int) -> int:
     """Send jobs that can share a vectorised pass as messages of up to `size` ids each (one per job
     that runs alone); returns the number of messages. One message is the first id and a list of the
     rest, so a worker claims them together and a 1000-point sweep is 16 messages, not 1000."""
-    groups = {}
+    groups: dict[tuple[str, int | None, tuple | str], list[str]] = {}
     for job in jobs:
-        key = batch_key(job.variant, job.params)
+        key: tuple | str | None = batch_key(job.variant, job.params)
         if key is None:
             key = job.id  # runs alone: its own message
         groups.setdefault((_queue(job), job.timeout_s, key), []).append(job.id)
@@ -103,5 +111,5 @@ def enqueue_batches(celery: Celery, jobs, size: int) -> int:
     return sent
 
 
-def _queue(job) -> str:
+def _queue(job: Job) -> str:
     return QUEUE_FOR_DEVICE[job.params.get("device", "auto")]

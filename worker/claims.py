@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from fits.batch_key import batch_key
 from service.queue import enqueue
 from service.store import jobs
 from service.store.models import Job, JobStatus
 
+if TYPE_CHECKING:
+    from celery import Celery
+    from sqlalchemy.orm import Session
+
+    from service.settings import Settings
+
+    class ClaimContext(Protocol):
+        """What claiming needs of worker.tasks.Context (which imports this module, so it is not named)."""
+
+        settings: Settings
+        app: Celery
+
 log = logging.getLogger("worker.tasks")
 
 
-def claim(session, ctx, job_id: str, worker: str, also: list[str] = ()) -> tuple[list[Job], str | None]:
+def claim(session: Session, ctx: ClaimContext, job_id: str, worker: str,
+          also: Sequence[str] = ()) -> tuple[list[Job], str | None]:
     """(jobs this delivery runs, None), or ([], what happened to the message)."""
     job = jobs.claim(session=session, job_id=job_id, worker=worker, pid=os.getpid())
     named = jobs.claim_named(session=session, ids=also, worker=worker, pid=os.getpid()) if also else []
@@ -45,7 +60,7 @@ def claim(session, ctx, job_id: str, worker: str, also: list[str] = ()) -> tuple
     return [], f"is {job.status}, not queued; duplicate delivery skipped"
 
 
-def shaped_like(session, ctx, job: Job, named: list[Job]) -> list[Job]:
+def shaped_like(session: Session, ctx: ClaimContext, job: Job, named: list[Job]) -> list[Job]:
     """The named jobs that can share `job`'s pass; one that cannot is queued again, alone."""
     # The API groups a message's jobs by batch key, so all should fit.
     key = batch_key(job.variant, job.params)
@@ -65,7 +80,7 @@ def same_pass(job: Job, key: object, other: Job) -> bool:
         and batch_key(other.variant, other.params) == key
 
 
-def siblings(session, job: Job, worker: str, limit: int) -> list[Job]:
+def siblings(session: Session, job: Job, worker: str, limit: int) -> list[Job]:
     """Claim up to `limit` waiting jobs that can share this job's vectorised pass."""
     key = batch_key(job.variant, job.params)
     if limit <= 0 or key is None:

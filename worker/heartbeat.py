@@ -1,12 +1,19 @@
 """Running jobs' heartbeat and progress, written by a thread so the training loop never waits on the
 database: a write when progress moved (at most every TICK_S), else one every HEARTBEAT_S."""
+from __future__ import annotations
+
 import logging
 import threading
 import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from service.store import jobs
 from service.store.db import UNAVAILABLE
 from worker import presence
+
+if TYPE_CHECKING:
+    from worker.store import Store
 
 log = logging.getLogger(__name__)
 # Progress shows within half a second; a short job writes none (its outcome says it all).
@@ -16,25 +23,25 @@ TICK_S = 0.5
 class Heartbeat:
     """Keeps the claims {job id: attempt} of a run alive; notes which ones were lost."""
 
-    def __init__(self, store, claims, interval_s, device=None):
+    def __init__(self, store: Store, claims: Mapping[str, int], interval_s: float, device: str | None = None) -> None:
         self.store, self.claims, self.interval_s, self.device = store, dict(claims), interval_s, device
-        self.step = None  # the last history point the loop reached; the loop sets it
-        self.lost = set()  # cancelled, or taken over by the sweeper
+        self.step: int | None = None  # the last history point the loop reached; the loop sets it
+        self.lost: set[str] = set()  # cancelled, or taken over by the sweeper
         self.all_lost = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
 
-    def __enter__(self):
+    def __enter__(self) -> Heartbeat:
         self._thread.start()
         presence.running(self.claims)  # the worker's own report in Redis lists them while they run
         return self
 
-    def __exit__(self, *_):
+    def __exit__(self, *_: object) -> None:
         self._stop.set()
         self._thread.join()
         presence.finished(self.claims)
 
-    def _beat(self):
+    def _beat(self) -> None:
         written, last, failing = None, time.monotonic(), False
         while not self._stop.wait(min(TICK_S, self.interval_s)):
             step = self.step

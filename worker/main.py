@@ -1,4 +1,6 @@
 """The worker's Celery app: `celery -A worker.main worker`. torch is imported here, once per process."""
+from collections.abc import Sequence
+
 import torch  # noqa: E402
 from celery.signals import setup_logging, task_postrun, task_prerun, worker_process_init
 
@@ -26,23 +28,24 @@ lifecycle.connect(settings)
 
 
 @setup_logging.connect
-def _logging(**_):
+def _logging(**_: object) -> None:
     # Connected, so Celery adds no handlers of its own: its lines and ours share LOG_FORMAT.
     logs.configure(settings)
 
 
 @task_prerun.connect
-def _about_job(args=None, **_):
+def _about_job(args: Sequence[object] | None = None, **_: object) -> None:
     # Every line logged while a message runs is about its job, unless the line names another.
     logs.current_job.set(args[0] if args and isinstance(args[0], str) else None)
 
 
 @task_postrun.connect
-def _job_done(**_):
+def _job_done(**_: object) -> None:
     logs.current_job.set(None)
 
 
 @worker_process_init.connect
-def _fresh_connections(**_):
+def _fresh_connections(**_: object) -> None:
     # A forked pool child must not share its parent's database connections.
+    assert tasks.context is not None  # tasks.bind() ran above, on import
     tasks.context.store.reset()

@@ -8,7 +8,9 @@ import os
 import socket
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from celery import Celery, shared_task
 
@@ -22,6 +24,12 @@ from service.store.models import JobStatus
 from worker import claims, shutdown
 from worker.heartbeat import Heartbeat
 from worker.store import DatabaseUnavailable, Store
+
+if TYPE_CHECKING:
+    from celery import Task
+
+    from fits.result import FitResult
+    from service.store.models import Job
 
 log = logging.getLogger(__name__)
 REMEMBER = 100_000
@@ -42,7 +50,7 @@ class Context:
     store: Store
     # Jobs this process ran as a batch's siblings: their own message comes later and is acked without
     # a database round trip, once. (Were one re-queued meanwhile, the sweeper sends it again.)
-    ran_in_batch: OrderedDict = field(default_factory=OrderedDict)
+    ran_in_batch: OrderedDict[str, bool] = field(default_factory=OrderedDict)
 
 
 context: Context | None = None  # this process's, set by bind()
@@ -56,7 +64,7 @@ def bind(app: Celery, settings: Settings) -> Context:
 
 
 @shared_task(name=RUN_FIT, bind=True)
-def run_fit(self, job_id: str, also=()) -> str:
+def run_fit(self: Task, job_id: str, also: object = ()) -> str:
     """Run job `job_id` if it is still queued, with the jobs `also` named in its message (a sweep's
     batch) and more waiting jobs of its shape, up to BATCH_SIZE in all."""
     worker = self.request.hostname or f"fitq-{os.getpid()}@{socket.gethostname()}"
@@ -69,7 +77,7 @@ def run_fit(self, job_id: str, also=()) -> str:
 def run_message(ctx: Context, job_id: str, also: object = (), *, worker: str, queue: str = DEFAULT_QUEUE) -> str:
     """One delivery of a message naming `job_id` (and `also`): claim, fit, record; what became of it."""
     ids = named(job_id, also, MAX_IDS)
-    if not ids and ctx.ran_in_batch.pop(job_id, None):
+    if not ids and ctx.ran_in_batch.pop(job_id, False):
         log.info("job %s ran in an earlier batch here; its own message skipped", job_id)
         return "skipped: ran in a batch"
     ids = _bounded(ctx, job_id, [i for i in ids if jobs.is_id(i)], queue)
@@ -81,6 +89,7 @@ def run_message(ctx: Context, job_id: str, also: object = (), *, worker: str, qu
         log.error("job %s not started: %s", job_id, err)
         return "database unavailable"
     if not run:
+        assert skipped is not None  # claim() says why whenever it runs nothing
         log.info("job %s %s", job_id, skipped)
         return skipped
     for job in run:
@@ -99,7 +108,7 @@ def run_message(ctx: Context, job_id: str, also: object = (), *, worker: str, qu
     return outcomes[run[0].id]
 
 
-def _bounded(ctx, job_id, also, queue):
+def _bounded(ctx: Context, job_id: str, also: list[str], queue: str) -> list[str]:
     # A message may name more jobs than this worker's BATCH_SIZE: it sends the rest on, unclaimed.
     keep = max(0, ctx.settings.batch_size - 1)
     rest = also[keep:]
@@ -110,7 +119,7 @@ def _bounded(ctx, job_id, also, queue):
     return also[:keep]
 
 
-def _device(job):
+def _device(job: Job) -> str:
     # What the job will run on, shown while it runs; the fit itself reports the final word.
     requested = job.params.get("device", "auto")
     if job.variant == "numpy":
@@ -121,7 +130,7 @@ def _device(job):
         return requested
 
 
-def _run(ctx, run) -> dict:
+def _run(ctx: Context, run: list[Job]) -> dict[str, str]:
     """Run the claimed jobs (one, or a batch of one shape); {job id: what became of it}."""
     first = run[0]
     settings, store = ctx.settings, ctx.store
@@ -129,7 +138,7 @@ def _run(ctx, run) -> dict:
     attempts = {job.id: job.attempts for job in run}
     with Heartbeat(store, attempts, settings.heartbeat_s, device=_device(first)) as heartbeat:
 
-        def on_progress(step, steps, losses):
+        def on_progress(step: int, steps: int, losses: list[float]) -> None:
             heartbeat.step = step
             if heartbeat.all_lost.is_set():
                 raise ClaimLost(first.id)
@@ -151,13 +160,14 @@ def _run(ctx, run) -> dict:
     return _finish(ctx, run, [_outcome(job, result) for job, result in zip(run, results)])
 
 
-def _failed(ctx, run, step, kind, message):
+def _failed(ctx: Context, run: Sequence[Job], step: int | None, kind: str, message: str) -> dict[str, str]:
     error = {"type": kind, "message": message}
     return _finish(ctx, run, [jobs.Outcome(j.id, j.attempts, JobStatus.FAILED.value, error=error, step=step)
                          for j in run])
 
 
-def _fit(run, on_progress, deadline):
+def _fit(run: Sequence[Job], on_progress: Callable[[int, int, list[float]], None], deadline: float
+         ) -> list[FitResult]:
     # One job runs its variant's own loop; a batch runs the vectorised pass.
     if len(run) == 1:
         job = run[0]
@@ -167,7 +177,7 @@ def _fit(run, on_progress, deadline):
                              deadline=deadline)
 
 
-def _outcome(job, result):
+def _outcome(job: Job, result: FitResult) -> jobs.Outcome:
     outcome = result.to_dict()
     if outcome["final_loss"] is None:
         return jobs.Outcome(job.id, job.attempts, JobStatus.DIVERGED.value, result=outcome,
@@ -175,7 +185,7 @@ def _outcome(job, result):
     return jobs.Outcome(job.id, job.attempts, JobStatus.SUCCEEDED.value, result=outcome, device=result.device)
 
 
-def divergence(history) -> dict:
+def divergence(history: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """The error of a diverged fit: where the loss stopped being finite, and what to do about it."""
     finite = [p for p in history if p["loss"] is not None]
     where = f"by step {history[-1]['step']}" if history and history[-1]["loss"] is None \
@@ -186,7 +196,7 @@ def divergence(history) -> dict:
             "message": f"the loss became NaN or infinite {where}; {last}; lower the learning_rate"}
 
 
-def _finish(ctx, run, outcomes) -> dict:
+def _finish(ctx: Context, run: Sequence[Job], outcomes: Sequence[jobs.Outcome]) -> dict[str, str]:
     try:
         written = ctx.store.retrying(lambda session: jobs.finish_many(session=session, outcomes=outcomes),
                                  f"outcome of job {', '.join(o.job_id for o in outcomes)}")

@@ -1,16 +1,19 @@
 """Engine and session factory for a database URL."""
-from pathlib import Path
+from __future__ import annotations
 
-from sqlalchemy import create_engine, event
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 # Errors that mean "the database is not reachable right now", not "the statement is wrong".
 UNAVAILABLE = (OperationalError, InterfaceError)
 
 
-def make_engine(url: str):
+def make_engine(url: str) -> Engine:
     """An engine for `url`; SQLite gets WAL and a busy timeout so API and worker can share it."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
@@ -20,7 +23,7 @@ def make_engine(url: str):
     engine = create_engine(url, connect_args={"timeout": 30})
 
     @event.listens_for(engine, "connect")
-    def _pragmas(dbapi_conn, _record):
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
@@ -41,6 +44,6 @@ def shown(url: str) -> str:
     return masked
 
 
-def make_sessionmaker(engine):
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded values after commit, for building responses."""
     return sessionmaker(engine, expire_on_commit=False)

@@ -1,8 +1,13 @@
 """Data-access functions for jobs: every read and write of the jobs table goes through here."""
+from __future__ import annotations
+
 import re
 import secrets
 import time
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.exc import IntegrityError
@@ -10,13 +15,17 @@ from sqlalchemy.exc import IntegrityError
 from service.clock import now
 from service.store.models import Job, JobStatus
 
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement, CursorResult
+    from sqlalchemy.orm import Session
+
 ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 
 
 class IdempotencyConflict(Exception):
     """An Idempotency-Key was reused for a different request."""
 
-    def __init__(self, job):
+    def __init__(self, job: Job) -> None:
         super().__init__(job.id)
         self.job = job
 
@@ -24,7 +33,7 @@ class IdempotencyConflict(Exception):
 ID_PATTERN = re.compile(r"[0-9a-f]{32}")
 
 
-def is_id(text) -> bool:
+def is_id(text: object) -> bool:
     """Whether `text` has the shape of a job id (so it is never sent to the database otherwise)."""
     return isinstance(text, str) and ID_PATTERN.fullmatch(text) is not None
 
@@ -35,7 +44,8 @@ def new_id() -> str:
 
 
 
-def create(*, session, variant, params, requested=None, idempotency_key=None, timeout_s=None):
+def create(*, session: Session, variant: str, params: dict[str, Any], requested: Mapping[str, Any] | None = None,
+           idempotency_key: str | None = None, timeout_s: int | None = None) -> tuple[Job, bool]:
     """Commit a queued job; returns (job, created). A repeated Idempotency-Key returns the first job."""
     if idempotency_key is not None:
         existing = _by_key(session, idempotency_key)
@@ -55,7 +65,7 @@ def create(*, session, variant, params, requested=None, idempotency_key=None, ti
     return job, True
 
 
-def new_job(variant, params, timeout_s, stamp, **more) -> Job:
+def new_job(variant: str, params: dict[str, Any], timeout_s: int | None, stamp: datetime, **more: Any) -> Job:
     """A queued job row, not yet added to a session."""
     # enqueued_at is set before the send: if the send never happens, the sweeper finds no message.
     return Job(id=new_id(), variant=variant, status=JobStatus.QUEUED.value, params=params,
@@ -63,11 +73,11 @@ def new_job(variant, params, timeout_s, stamp, **more) -> Job:
                enqueued_at=stamp, timeout_s=timeout_s, **more)
 
 
-def _by_key(session, key):
+def _by_key(session: Session, key: str) -> Job | None:
     return session.scalars(select(Job).where(Job.idempotency_key == key)).first()
 
 
-def _same_request(job, variant, params, requested):
+def _same_request(job: Job, variant: str, params: Mapping[str, Any], requested: Mapping[str, Any]) -> Job:
     # Same variant and the same resolved parameters; the seed only counts if the client chose it.
     differs = [k for k, v in params.items()
                if job.params.get(k) != v and (k != "seed" or requested.get("seed") is not None)]
@@ -76,96 +86,98 @@ def _same_request(job, variant, params, requested):
     return job
 
 
-def get(*, session, job_id):
+def get(*, session: Session, job_id: str) -> Job | None:
     """The job with this id, or None."""
     return session.get(Job, job_id)
 
 
-def cancel(*, session, job_id):
+def cancel(*, session: Session, job_id: str) -> tuple[Job | None, bool]:
     """Cancel a queued or running job; returns (job, changed). A running job stops at its next
     history point, when its worker finds it no longer holds the claim."""
-    changed = session.execute(
+    changed = cast("CursorResult[Any]", session.execute(
         update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE))
         .values(status=JobStatus.CANCELLED.value, finished_at=now())
-    ).rowcount
+    )).rowcount
     session.commit()
     return session.get(Job, job_id, populate_existing=True), bool(changed)
 
 
-def requeue_running(*, session) -> int:
+def requeue_running(*, session: Session) -> int:
     """Put every running job back in the queue: for a restart that knows no worker is alive."""
-    count = session.execute(
+    count = cast("CursorResult[Any]", session.execute(
         update(Job).where(Job.status == JobStatus.RUNNING.value)
         .values(status=JobStatus.QUEUED.value, worker=None, worker_pid=None, heartbeat_at=None,
                 enqueued_at=now())
-    ).rowcount
+    )).rowcount
     session.commit()
     return count
 
 
-def stale_running(*, session, before, limit=500):
+def stale_running(*, session: Session, before: datetime, limit: int = 500) -> list[Job]:
     """Running jobs whose last heartbeat is older than `before`, oldest first: their worker is gone."""
     return list(session.scalars(
         select(Job).where(Job.status == JobStatus.RUNNING.value, Job.heartbeat_at < before)
         .order_by(Job.heartbeat_at).limit(limit)))
 
 
-def waiting_since(*, session, before, limit=5000):
+def waiting_since(*, session: Session, before: datetime, limit: int = 5000) -> list[Job]:
     """Queued jobs last sent before `before`, oldest first: candidates for a missing message."""
     return list(session.scalars(
         select(Job).where(Job.status == JobStatus.QUEUED.value, Job.enqueued_at < before)
         .order_by(Job.id).limit(limit)))
 
 
-def resent(*, session, job_id, attempt) -> bool:
+def resent(*, session: Session, job_id: str, attempt: int) -> bool:
     """Mark a queued job as sent again now; False if it is not queued at that attempt any more."""
-    held = session.execute(
+    held = cast("CursorResult[Any]", session.execute(
         update(Job).where(Job.id == job_id, Job.status == JobStatus.QUEUED.value, Job.attempts == attempt)
         .values(enqueued_at=now())
-    ).rowcount
+    )).rowcount
     session.commit()
     return bool(held)
 
 
-def give_back(*, session, job_id, attempt) -> bool:
+def give_back(*, session: Session, job_id: str, attempt: int) -> bool:
     """Running at `attempt` -> queued, for another attempt; False if that attempt no longer holds it."""
-    held = session.execute(
+    held = cast("CursorResult[Any]", session.execute(
         update(Job).where(*_held(job_id, attempt))
         .values(status=JobStatus.QUEUED.value, worker=None, worker_pid=None, heartbeat_at=None,
                 progress_step=0, enqueued_at=now())
-    ).rowcount
+    )).rowcount
     session.commit()
     return bool(held)
 
 
-def lost_message(attempts, worker) -> str:
+def lost_message(attempts: int, worker: str | None) -> str:
     """The error of a job whose worker was lost on every attempt it was given."""
     return (f"the worker running it was lost on each of {attempts} attempts (last {worker}: killed, "
             "out of memory or cut off); not retried again")
 
 
-def abandon(*, session, job_id, attempt, message) -> bool:
+def abandon(*, session: Session, job_id: str, attempt: int, message: str) -> bool:
     """Running at `attempt` -> failed with `message` (its worker was lost too often); False if lost."""
-    held = session.execute(
+    held = cast("CursorResult[Any]", session.execute(
         update(Job).where(*_held(job_id, attempt))
         .values(status=JobStatus.FAILED.value, finished_at=now(),
                 error={"type": "worker_lost", "message": message})
-    ).rowcount
+    )).rowcount
     session.commit()
     return bool(held)
 
 
-def queued(*, session):
+def queued(*, session: Session) -> list[Job]:
     """Every queued job, oldest first."""
     return list(session.scalars(select(Job).where(Job.status == JobStatus.QUEUED.value)
                                 .order_by(Job.id)))
 
 
-def claim(*, session, job_id, worker, pid=None, takeover=None):
+def claim(*, session: Session, job_id: str, worker: str, pid: int | None = None,
+          takeover: int | None = None) -> Job | None:
     """Compare-and-set queued -> running in one statement; the claimed job (attempts counted), or
     None if it is not queued any more (a duplicate delivery, a cancelled or finished job). With
     `takeover` (an attempt number) it instead takes a job still running at that attempt, whose
     process died."""
+    where: tuple[ColumnElement[bool], ...]
     if takeover is None:
         where = (Job.id == job_id, Job.status == JobStatus.QUEUED.value)
     else:
@@ -174,7 +186,8 @@ def claim(*, session, job_id, worker, pid=None, takeover=None):
     return claimed[0] if claimed else None
 
 
-def claim_siblings(*, session, first, same, limit, worker, pid=None):
+def claim_siblings(*, session: Session, first: Job, same: Callable[[Job], bool], limit: int, worker: str,
+                   pid: int | None = None) -> list[Job]:
     """Claim up to `limit` more queued jobs of first's variant that same(job) accepts, oldest first:
     a batch to run in one pass. Each is a compare-and-set, so no job lands in two batches."""
     if limit <= 0:
@@ -190,7 +203,7 @@ def claim_siblings(*, session, first, same, limit, worker, pid=None):
     return _claim_where(session, (Job.id.in_(chosen), Job.status == JobStatus.QUEUED.value), worker, pid)
 
 
-def claim_named(*, session, ids, worker, pid=None):
+def claim_named(*, session: Session, ids: Collection[str], worker: str, pid: int | None = None) -> list[Job]:
     """Claim those of the jobs `ids` that are still queued, in one compare-and-set; in id order."""
     if not ids:
         return []
@@ -198,7 +211,7 @@ def claim_named(*, session, ids, worker, pid=None):
                                worker, pid), key=lambda job: job.id)
 
 
-def _claim_where(session, where, worker, pid):
+def _claim_where(session: Session, where: Iterable[ColumnElement[bool]], worker: str, pid: int | None) -> list[Job]:
     stamp = now()
     claimed = list(session.scalars(
         update(Job).where(*where)
@@ -209,15 +222,16 @@ def _claim_where(session, where, worker, pid):
     return claimed
 
 
-def _held(job_id, attempt):
+def _held(job_id: str, attempt: int) -> tuple[ColumnElement[bool], ColumnElement[bool], ColumnElement[bool]]:
     # The claim: still running, and by the attempt that claimed it.
     return (Job.id == job_id, Job.status == JobStatus.RUNNING.value, Job.attempts == attempt)
 
 
-def beat(*, session, claims, step=None, device=None) -> set:
+def beat(*, session: Session, claims: Mapping[str, int], step: int | None = None,
+         device: str | None = None) -> set[str]:
     """Record a heartbeat (and progress, given a step) for running jobs {id: attempt}; returns the
     ids whose claim still holds (a cancelled or taken-over job is missing from it)."""
-    values = {"heartbeat_at": now()}
+    values: dict[str, Any] = {"heartbeat_at": now()}
     if step is not None:
         values["progress_step"] = step
     if device is not None:
@@ -230,7 +244,8 @@ def beat(*, session, claims, step=None, device=None) -> set:
     return set(held)
 
 
-def finish(*, session, job_id, attempt, status, result=None, error=None, device=None, step=None):
+def finish(*, session: Session, job_id: str, attempt: int, status: str, result: dict | None = None,
+           error: dict | None = None, device: str | None = None, step: int | None = None) -> bool:
     """Write the outcome if this attempt still holds the claim; returns whether it did."""
     outcome = Outcome(job_id, attempt, status, result, error, device, step)
     return bool(finish_many(session=session, outcomes=[outcome]))
@@ -249,12 +264,13 @@ class Outcome:
     step: int | None = None  # how far it got, when it did not succeed
 
 
-def finish_many(*, session, outcomes) -> set:
+def finish_many(*, session: Session, outcomes: Iterable[Outcome]) -> set[str]:
     """Write each outcome whose attempt still holds its claim, in one transaction; returns their ids."""
+    written: set[str]
     stamp, written = now(), set()
     for o in outcomes:
         status = JobStatus(o.status)
-        values = {"status": status.value, "finished_at": stamp, "result": o.result, "error": o.error}
+        values: dict[str, Any] = {"status": status.value, "finished_at": stamp, "result": o.result, "error": o.error}
         if status is JobStatus.SUCCEEDED:
             values["progress_step"] = Job.progress_steps
         elif o.step is not None:
@@ -263,7 +279,8 @@ def finish_many(*, session, outcomes) -> set:
             values["device"] = o.device
         if o.result is not None:
             values["final_loss"], values["duration_s"] = o.result.get("final_loss"), o.result.get("duration_s")
-        if session.execute(update(Job).where(*_held(o.job_id, o.attempt)).values(**values)).rowcount:
+        if cast("CursorResult[Any]", session.execute(update(Job).where(*_held(o.job_id, o.attempt))
+                                                     .values(**values))).rowcount:
             written.add(o.job_id)
     session.commit()
     return written

@@ -25,6 +25,6 @@ def upgrade(url: str) -> None:
 UNMODELLED_INDEXES = frozenset({"ix_jobs_params_jsonb"})
 
 
-def include_object(obj, name, type_, reflected, compare_to) -> bool:
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
     """Alembic's include_object: every object but the indexes the models do not declare."""
     return not (type_ == "index" and name in UNMODELLED_INDEXES)

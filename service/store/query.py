@@ -1,11 +1,19 @@
 """Listing jobs: filters, and keyset pages in each whitelisted order, every order backed by an index."""
+from __future__ import annotations
+
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import cast, literal, select, tuple_
 from sqlalchemy.dialects.postgresql import JSONB
 
 from service.store.models import Job
+
+if TYPE_CHECKING:
+    from sqlalchemy import ColumnElement, Select, SQLColumnExpression, UnaryExpression
+    from sqlalchemy.orm import Session
 
 # Sort key -> column; each has an index on (column, id) that serves its pages in either direction.
 COLUMNS = {"created_at": Job.created_at, "final_loss": Job.final_loss, "duration_s": Job.duration_s}
@@ -24,7 +32,8 @@ class Filters:
     params: dict = field(default_factory=dict)  # name -> value, exact match on the resolved params
 
 
-def page(*, session, filters, order, limit, after=None):
+def page(*, session: Session, filters: Filters, order: str, limit: int, after: tuple[Any, str] | None = None
+         ) -> tuple[list[Job], tuple[Any, str] | None]:
     """Up to `limit` jobs in `order` ('final_loss', '-final_loss', ...) past the position `after`,
     and the position to continue from (None at the end). A position is (value, id) of the last job
     shown. Jobs without a value come after every job with one, in either direction, by id."""
@@ -34,13 +43,13 @@ def page(*, session, filters, order, limit, after=None):
     base = _filtered(select(Job), filters, session.get_bind().dialect.name)
     column, want = COLUMNS[key], limit + 1
     in_nulls = after is not None and after[0] is None and key in NULLABLE
-    rows = []
+    rows: list[Job] = []
     # Two index range scans rather than one sort with NULLS LAST, which no index serves both ways:
     # first the jobs with a value, then (once those run out) the jobs without one.
     if not in_nulls:
         query = base.where(column.is_not(None)) if key in NULLABLE else base
         if after is not None:
-            right = after
+            right: Any = after  # (value, id), or a row of a subquery and a literal
             if after[0] is None:  # a created_at cursor from before 0005 holds the id alone
                 right = tuple_(select(Job.created_at).where(Job.id == after[1]).scalar_subquery(),
                                literal(after[1], Job.id.type))
@@ -48,7 +57,7 @@ def page(*, session, filters, order, limit, after=None):
         rows = list(session.scalars(query.order_by(*_ordered((column, Job.id), descending)).limit(want)))
     if key in NULLABLE and len(rows) < want:
         query = base.where(column.is_(None))
-        if in_nulls:
+        if in_nulls and after is not None:  # in_nulls implies a cursor: said again for mypy
             query = query.where(_past(Job.id, after[1], descending))
         # Ordered by (column, id) though the column is null throughout: the planner then reads the
         # same (x, column, id) index in order instead of walking the primary key and filtering.
@@ -59,11 +68,13 @@ def page(*, session, filters, order, limit, after=None):
     return rows, ((getattr(rows[-1], key), rows[-1].id) if more else None)
 
 
-def _merged(session, filters, order, limit, after):
+def _merged(session: Session, filters: Filters, order: str, limit: int, after: tuple[Any, str] | None
+            ) -> tuple[list[Job], tuple[Any, str] | None]:
     # One status at a time, each read in order from its (status, value, id) index, then merged. As
     # one query, statuses whose jobs have no value (failed,cancelled by loss) would make PostgreSQL
     # walk the whole value index looking for them, the planner taking status and value as unrelated.
     key, descending = order.lstrip("-"), order.startswith("-")
+    rows: list[Job]
     rows, more = [], False
     for status in filters.statuses:
         part, after_part = page(session=session, filters=replace(filters, statuses=(status,)), order=order,
@@ -78,15 +89,15 @@ def _merged(session, filters, order, limit, after):
     return rows, ((getattr(rows[-1], key), rows[-1].id) if more else None)
 
 
-def _ordered(keys, descending):
+def _ordered(keys: Iterable[SQLColumnExpression[Any]], descending: bool) -> list[UnaryExpression[Any]]:
     return [k.desc() if descending else k.asc() for k in keys]
 
 
-def _past(left, right, descending):
+def _past(left: SQLColumnExpression[Any], right: Any, descending: bool) -> ColumnElement[bool]:
     return left < right if descending else left > right
 
 
-def _filtered(query, f, dialect):
+def _filtered(query: Select[Job], f: Filters, dialect: str) -> Select[Job]:
     if f.variant is not None:
         query = query.where(Job.variant == f.variant)
     if f.statuses:
@@ -106,7 +117,7 @@ def _filtered(query, f, dialect):
     return query
 
 
-def _param(name, value):
+def _param(name: str, value: str | float) -> ColumnElement[bool]:
     # SQLite: json_extract per parameter. Every integer parameter is below 2**53, so comparing as a
     # double is exact (and seed fits no INTEGER).
     element = Job.params[name]
@@ -115,6 +126,6 @@ def _param(name, value):
     return element.as_float() == float(value)
 
 
-def by_ids(*, session, ids) -> dict:
+def by_ids(*, session: Session, ids: Iterable[str]) -> dict[str, Job]:
     """{id: job} for those of `ids` that exist."""
     return {job.id: job for job in session.scalars(select(Job).where(Job.id.in_(list(ids))))}

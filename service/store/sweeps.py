@@ -1,11 +1,20 @@
 """Data-access functions for sweeps: a grid of jobs made in one transaction, and its summary."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 from sqlalchemy import func, select
 
 from service.store import jobs
 from service.store.models import Job, JobStatus, Sweep
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
-def create(*, session, variant, params, grid, points, timeout_s):
+
+def create(*, session: Session, variant: str, params: dict[str, Any], grid: dict[str, list[Any]],
+           points: Sequence[dict[str, Any]], timeout_s: int | None) -> tuple[Sweep, list[Job]]:
     """Commit a sweep and one queued job per point (resolved params, in grid order); returns
     (sweep, jobs)."""
     stamp = jobs.now()
@@ -18,19 +27,19 @@ def create(*, session, variant, params, grid, points, timeout_s):
     return sweep, made
 
 
-def get(*, session, sweep_id):
+def get(*, session: Session, sweep_id: str) -> Sweep | None:
     """The sweep with this id, or None."""
     return session.get(Sweep, sweep_id)
 
 
-def counts(*, session, sweep_id) -> dict:
+def counts(*, session: Session, sweep_id: str) -> dict[str, int]:
     """How many of the sweep's jobs are in each status (every status listed)."""
     rows = session.execute(select(Job.status, func.count()).where(Job.sweep_id == sweep_id)
                            .group_by(Job.status)).all()
     return {**{s.value: 0 for s in JobStatus}, **dict(rows)}
 
 
-def best(*, session, sweep_id):
+def best(*, session: Session, sweep_id: str) -> Job | None:
     """The succeeded job with the lowest final loss, or None."""
     return session.scalars(select(Job).where(Job.sweep_id == sweep_id,
                                              Job.status == JobStatus.SUCCEEDED.value,

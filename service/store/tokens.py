@@ -1,15 +1,21 @@
 """Data-access functions for API tokens: only a token's id, its name and its secret's hash are kept."""
+from __future__ import annotations
+
 import hashlib
 import hmac
 import re
 import secrets
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from service.clock import now
 from service.store.models import ApiToken
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 # fitq_<8 hex id>_<43 characters of token_urlsafe(32)>; the id is public, the secret is not.
 TOKEN = re.compile(r"fitq_([0-9a-f]{8})_([A-Za-z0-9_-]{43})")
@@ -22,7 +28,7 @@ class TokenError(Exception):
     """A token that cannot be created, found, revoked or accepted; the message says why."""
 
 
-def create(*, session, name):
+def create(*, session: Session, name: str) -> tuple[ApiToken, str]:
     """Commit a new token named `name`; returns (row, token text). The text is not stored anywhere."""
     if not NAME.fullmatch(name) or TOKEN_ID.fullmatch(name):
         raise TokenError(f"{name!r} is not a token name: use 1 to 64 letters, digits, '.', '_', '@' "
@@ -41,18 +47,18 @@ def create(*, session, name):
     return row, f"fitq_{token_id}_{secret}"
 
 
-def listing(*, session):
+def listing(*, session: Session) -> list[ApiToken]:
     """Every token, revoked ones too, oldest first."""
     return list(session.scalars(select(ApiToken).order_by(ApiToken.created_at, ApiToken.id)))
 
 
-def any_active(*, session) -> bool:
+def any_active(*, session: Session) -> bool:
     """Whether any token could be accepted at all."""
     return session.scalars(select(ApiToken.id).where(ApiToken.revoked_at.is_(None)).limit(1)).first() \
         is not None
 
 
-def revoke(*, session, which):
+def revoke(*, session: Session, which: str) -> ApiToken:
     """Revoke the token with id `which`, else the active token named `which`; returns its row."""
     row = session.get(ApiToken, which) if TOKEN_ID.fullmatch(which) else None
     row = row or _active_named(session, which)
@@ -68,7 +74,7 @@ def revoke(*, session, which):
     return row
 
 
-def verify(*, session, text):
+def verify(*, session: Session, text: str) -> ApiToken:
     """The active token whose text this is; TokenError says what is wrong otherwise."""
     match = TOKEN.fullmatch(text)
     if match is None:
@@ -85,7 +91,7 @@ def verify(*, session, text):
     return row
 
 
-def _touch(session, row):
+def _touch(session: Session, row: ApiToken) -> None:
     # last_used_at moves at most once a minute: reads stay reads on a busy token.
     stamp = now()
     if row.last_used_at is not None and _utc(row.last_used_at) > stamp - TOUCH_EVERY:
@@ -94,20 +100,20 @@ def _touch(session, row):
     session.commit()
 
 
-def _active_named(session, name):
+def _active_named(session: Session, name: str) -> ApiToken | None:
     return session.scalars(select(ApiToken).where(ApiToken.name == name,
                                                   ApiToken.revoked_at.is_(None))).first()
 
 
-def _digest(secret):
+def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _utc(when):
+def _utc(when: datetime) -> datetime:
     # SQLite hands timestamps back without their zone; every one fitq writes is UTC.
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def stamp(when) -> str:
+def stamp(when: datetime | None) -> str:
     """A stored time as `YYYY-MM-DD HH:MM:SS UTC`, or `-` for none."""
     return _utc(when).strftime("%Y-%m-%d %H:%M:%S UTC") if when else "-"
