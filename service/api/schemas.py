@@ -200,4 +200,12 @@ def _results():
                                "x": {"type": "array", "items": {"type": "number"}},
                                "y": {**numbers, "description": "null where the polynomial is not finite"}}),
         "Comparison": _object({"items": {"type": "array", "items": compared}}),
+        "WhoAmI": _object({
+            "auth": {"type": "boolean", "description": "whether this API wants tokens"},
+            "owner": {"type": "string", "description": "whose jobs this caller submits (AUTH off: local)"},
+            "scopes": {"type": "array", "items": {"type": "string", "enum": ["admin", "metrics", "read", "submit"]}},
+            "token": {"type": ["object", "null"], "properties": {"id": {"type": "string"}, "name": {"type": "string"}},
+                      "description": "the token's public id and name; null with AUTH off"},
+            "sees_all_owners": {"type": "boolean", "description": "admin, or SHARE_READS on"},
+            "shared_reads": {"type": "boolean", "description": "SHARE_READS"}}),
     }

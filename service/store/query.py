@@ -22,6 +22,7 @@ class Filters:
     created_after: datetime | None = None  # at or after
     created_before: datetime | None = None  # strictly before
     params: dict = field(default_factory=dict)  # name -> value, exact match on the resolved params
+    owner: str | None = None  # only this owner's jobs (a token without admin); None: every owner's
 
 
 def page(*, session, filters, order, limit, after=None):
@@ -87,6 +88,8 @@ def _past(left, right, descending):
 
 
 def _filtered(query, f, dialect):
+    if f.owner is not None:
+        query = query.where(Job.owner == f.owner)
     if f.variant is not None:
         query = query.where(Job.variant == f.variant)
     if f.statuses:

@@ -2,16 +2,16 @@
 from sqlalchemy import func, select
 
 from service.store import jobs
-from service.store.models import Job, JobStatus, Sweep
+from service.store.models import LEGACY_OWNER, Job, JobStatus, Sweep
 
 
-def create(*, session, variant, params, grid, points, timeout_s):
-    """Commit a sweep and one queued job per point (resolved params, in grid order); returns
+def create(*, session, variant, params, grid, points, timeout_s, owner=LEGACY_OWNER):
+    """Commit a sweep of `owner` and one queued job per point (resolved params, in grid order); returns
     (sweep, jobs)."""
     stamp = jobs.now()
     sweep = Sweep(id=jobs.new_id(), variant=variant, params=params, grid=grid, size=len(points),
-                  created_at=stamp)
-    made = [jobs.new_job(variant, point, timeout_s, stamp, sweep_id=sweep.id) for point in points]
+                  created_at=stamp, owner=owner)
+    made = [jobs.new_job(variant, point, timeout_s, stamp, sweep_id=sweep.id, owner=owner) for point in points]
     session.add(sweep)
     session.add_all(made)
     session.commit()
