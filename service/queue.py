@@ -24,6 +24,9 @@ DEFAULT_QUEUE = "fitq"
 QUEUE_FOR_DEVICE = {"cuda": "gpu", "cpu": "cpu", "auto": DEFAULT_QUEUE}
 # kombu's Redis transport keeps priorities 3, 6 and 9 in lists named <queue>\x06\x16<priority>.
 PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+# Workers read a queue's priority lists in that order, 0 (the bare name) first: single jobs and small
+# sweeps go at 0, large sweeps at 9, so one owner's 10,000-job sweep does not hold up everyone's next job.
+HIGH_PRIORITY, LOW_PRIORITY = 0, 9
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -63,14 +66,14 @@ def make_celery(settings: Settings) -> Celery:
 
 
 def enqueue(celery: Celery, job: Job) -> None:
-    """Send the job id (nothing else) to the queue its device asks for."""
+    """Send the job id (nothing else) to the queue its device asks for, at the high priority."""
     send(celery, [job.id], _queue(job))
 
 
-def send(celery: Celery, ids: list[str], queue: str) -> None:
+def send(celery: Celery, ids: list[str], queue: str, priority: int = HIGH_PRIORITY) -> None:
     """One message naming `ids` (at least one): they are claimed together and share a pass."""
     first, *rest = ids
-    celery.send_task(RUN_FIT, args=[first, rest] if rest else [first], queue=queue)
+    celery.send_task(RUN_FIT, args=[first, rest] if rest else [first], queue=queue, priority=priority)
 
 
 def named(job_id: str, also: object, most: int) -> list[str]:
@@ -93,7 +96,7 @@ def job_ids(message: object) -> list[str]:
         return []
 
 
-def enqueue_batches(celery: Celery, jobs: Iterable[Job], size: int) -> int:
+def enqueue_batches(celery: Celery, jobs: Iterable[Job], size: int, priority: int = HIGH_PRIORITY) -> int:
     """Send jobs that can share a vectorised pass as messages of up to `size` ids each (one per job
     that runs alone); returns the number of messages. One message is the first id and a list of the
     rest, so a worker claims them together and a 1000-point sweep is 16 messages, not 1000."""
@@ -106,7 +109,7 @@ def enqueue_batches(celery: Celery, jobs: Iterable[Job], size: int) -> int:
     sent = 0
     for (queue, _, _), ids in groups.items():
         for start in range(0, len(ids), max(1, size)):
-            send(celery, ids[start:start + max(1, size)], queue)
+            send(celery, ids[start:start + max(1, size)], queue, priority)
             sent += 1
     return sent
 

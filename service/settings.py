@@ -72,6 +72,15 @@ class Settings:
     rate_limit_per_minute: int = 6000
     # Browser origins allowed to call the API: comma-separated exact origins, or *; empty allows none.
     cors_origins: str = ""
+    # on: every token with `read` sees every owner's jobs and sweeps (cancelling stays the owner's or an
+    # admin's); off: a token sees its own owner's only, unless it has `admin`.
+    share_reads: str = "off"
+    # Jobs an owner (with AUTH off: everyone together) may have queued or running at once; 0 is no limit.
+    max_queued_jobs: int = 20_000
+    # Their work, the sum of steps x samples over those jobs; 0 is no limit.
+    max_queued_work: int = 100_000_000_000
+    # Sweeps of at most this many jobs are sent at a single job's priority; larger ones wait behind them.
+    small_sweep_jobs: int = 64
 
     @classmethod
     def from_env(cls, env=None, **overrides):
@@ -143,6 +152,10 @@ class Settings:
             found.append(f"AUTH ({self.auth!r}) must be on, off or auto")
         if self.rate_limit_per_minute < 0:
             found.append(f"RATE_LIMIT_PER_MINUTE ({self.rate_limit_per_minute}) must be 0 (off) or more")
+        if self.share_reads not in ("on", "off"):
+            found.append(f"SHARE_READS ({self.share_reads!r}) must be on or off")
+        if min(self.max_queued_jobs, self.max_queued_work, self.small_sweep_jobs) < 0:
+            found.append("MAX_QUEUED_JOBS, MAX_QUEUED_WORK and SMALL_SWEEP_JOBS must not be negative")
         odd = [o for o in self.origins if o != "*" and not ORIGIN.fullmatch(o)]
         if odd or ("*" in self.origins and len(self.origins) > 1):
             found.append(f"CORS_ORIGINS ({self.cors_origins!r}) must be * or origins like "

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from celery import Celery, shared_task
 
-from fits import batched, registry
+from fits import batched, optimum, registry
 from fits import device as fit_device
 from fits.errors import FitTimeout
 from service.queue import DEFAULT_QUEUE, RUN_FIT, named, send
@@ -179,10 +179,19 @@ def _fit(run: Sequence[Job], on_progress: Callable[[int, int, list[float]], None
 
 def _outcome(job: Job, result: FitResult) -> jobs.Outcome:
     outcome = result.to_dict()
+    outcome.update(measured(job.params, outcome["final_loss"]))
     if outcome["final_loss"] is None:
         return jobs.Outcome(job.id, job.attempts, JobStatus.DIVERGED.value, result=outcome,
                             error=divergence(outcome["loss_history"]), device=result.device)
     return jobs.Outcome(job.id, job.attempts, JobStatus.SUCCEEDED.value, result=outcome, device=result.device)
+
+
+def measured(params: Mapping[str, Any], final_loss: float | None) -> dict[str, Any]:
+    """The result's fields against the least-squares optimum on the job's points: computed here, once per
+    shape and process, so that no reader (the API's compare) ever solves it."""
+    best = optimum.optimum(params.get("samples", 2000), params.get("dtype", "float64"))
+    polynomial = None if best.polynomial is None else list(best.polynomial)
+    return {**optimum.excess(final_loss, best), "optimum_polynomial": polynomial}
 
 
 def divergence(history: Sequence[Mapping[str, Any]]) -> dict[str, str]:

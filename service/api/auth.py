@@ -1,6 +1,7 @@
 """Bearer tokens on /api/v1: who is calling, and a 401 that says what is missing or wrong."""
 from flask import current_app, g, request
 
+from service.api import tenancy
 from service.api.problems import problem_response
 from service.store import tokens
 
@@ -20,7 +21,7 @@ def guarded(path) -> bool:
 
 def identify():
     """Before a request: note the caller's token id in g.token_id, or in g.refusal why there is none."""
-    g.token_id, g.refusal = None, None
+    g.token_id, g.refusal, g.caller = None, None, None
     state = current_app.extensions["fitq"]
     public = (request.method, request.path) in PUBLIC
     if not state.settings.auth_required or not guarded(request.path) or public:
@@ -35,7 +36,8 @@ def identify():
     else:
         with state.sessions() as session:
             try:
-                g.token_id = tokens.verify(session=session, text=token.strip()).id
+                row = tokens.verify(session=session, text=token.strip())
+                g.token_id, g.caller = row.id, tenancy.from_token(row)
             except tokens.TokenError as err:
                 g.refusal = str(err)
 
@@ -46,9 +48,10 @@ def caller() -> str:
 
 
 def require():
-    """Before a request, after rate limiting: answer 401 if `identify` found no valid token."""
+    """Before a request, after rate limiting: answer 401 if `identify` found no valid token, 403 if the
+    token's scopes do not cover the route."""
     if not g.get("refusal"):
-        return None
+        return tenancy.check()
     detail = g.refusal
     with current_app.extensions["fitq"].sessions() as session:
         if not tokens.any_active(session=session):

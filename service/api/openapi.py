@@ -125,6 +125,7 @@ OPERATIONS = {
     "probes.healthz": Operation(200, HEALTH),
     "probes.readyz": Operation(200, READY, (503,)),
     "api.openapi": Operation(200, {"type": "object"}),
+    "api.whoami": Operation(200, ref("WhoAmI"), (503,)),
     "monitoring.live_workers": Operation(200, {"type": "array", "items": ref("Worker")}, (503,)),
     "monitoring.prometheus": Operation(200, {**TEXT, "description": "Prometheus text format 0.0.4"}, (503,),
                                        media="text/plain"),
@@ -133,13 +134,16 @@ OPERATIONS = {
 PROBLEMS = {
     400: "The body is not a JSON object, or a header or query parameter is invalid.",
     401: "The bearer token is missing, malformed, unknown or revoked.",
+    403: "The token's scopes do not cover this request (read, submit, admin, metrics), or the job belongs to "
+         "another owner (cancel).",
     404: "No job (or sweep) has this id, or no dashboard asset this name.",
     409: "The Idempotency-Key was used for a different request, the job has already finished (cancel), "
          "or it has no result yet (history, predict).",
     413: "The body is larger than the server's MAX_BODY_BYTES ({max_body_bytes}).",
     422: "The body asks for something invalid: an unknown variant, field or parameter, a wrong type, "
          "or a value out of range.",
-    429: "Too many requests from this client; try again after Retry-After seconds.",
+    429: "Too many requests from this client (try again after Retry-After seconds), or a submission past "
+         "the owner's quota of queued work (MAX_QUEUED_JOBS, MAX_QUEUED_WORK).",
     503: "The database or the queue is unreachable.",
 }
 PROBLEM_HEADERS = {401: "WWW-Authenticate", 429: "Retry-After"}
@@ -194,7 +198,7 @@ def _operation(rule, method, app):
                                      "parameters": {"job_id": "$response.body#/id"}}
                        for target in spec.links}
     # Checking a token reads the database, so a guarded route can also answer 503.
-    problems = {*spec.problems, *REFUSALS, *((401, 503) if guarded else ()), *((429,) if limited else ())}
+    problems = {*spec.problems, *REFUSALS, *((401, 403, 503) if guarded else ()), *((429,) if limited else ())}
     responses = {str(spec.status): ok, **{str(code): ref(code, "responses") for code in sorted(problems)}}
     op = {"operationId": _id(endpoint), "summary": app.view_functions[endpoint].__doc__,
           "parameters": list(spec.parameters), "responses": responses,

@@ -1,15 +1,16 @@
 """The HTTP API, v1: variants, jobs, and the health probes."""
 import logging
+from dataclasses import replace
 
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
 from fits import catalog
-from service.api import inputs, listing
+from service.api import inputs, listing, quota, tenancy
 from service.api.document import job_document, sweep_document
 from service.api.openapi import document as openapi_document
 from service.api.problems import Problem, problem_response
-from service.queue import enqueue, enqueue_batches
+from service.queue import HIGH_PRIORITY, LOW_PRIORITY, enqueue, enqueue_batches
 from service.roster import consumed_now
 from service.store import jobs, query, sweeps
 from service.store.models import JobStatus
@@ -25,7 +26,7 @@ def _state():
 
 def _found(session, job_id):
     job = jobs.get(session=session, job_id=job_id) if jobs.is_id(job_id) else None
-    if job is None:
+    if not tenancy.visible(job):  # another owner's job reads as no job: its id tells nothing
         raise Problem(404, f"no job with id {job_id!r}", field="id")
     return job
 
@@ -48,10 +49,12 @@ def submit():
     """Record a queued job, then enqueue it; 202 with its Location."""
     state = _state()
     variant, params, requested, timeout_s = inputs.submission(state.settings)
-    key = inputs.idempotency_key()
+    key, owner = inputs.idempotency_key(), tenancy.caller().owner
     with state.sessions() as session:
         try:
-            job, created = jobs.create(session=session, variant=variant, params=params,
+            if key is None or jobs.by_key(session=session, owner=owner, key=key) is None:
+                quota.admit(session, 1, params.get("steps", 1) * params["samples"])
+            job, created = jobs.create(session=session, variant=variant, params=params, owner=owner,
                                        requested=requested, idempotency_key=key, timeout_s=timeout_s)
         except jobs.IdempotencyConflict as err:
             raise Problem(409, f"this Idempotency-Key was used for job {err.job.id} with a different "
@@ -86,8 +89,9 @@ def show(job_id):
 def index():
     """Jobs, filtered and sorted (newest first by default), a page at a time."""
     q = listing.listing_query()
+    filters = replace(q["filters"], owner=tenancy.readable_owner())
     with _state().sessions() as session:
-        rows, after = query.page(session=session, filters=q["filters"], order=q["order"],
+        rows, after = query.page(session=session, filters=filters, order=q["order"],
                                  limit=q["limit"], after=q["after"])
         cursor = listing.encode_cursor(after, q["order"]) if after else None
         queues = _queues(*rows)
@@ -99,11 +103,14 @@ def create_sweep():
     """Record a sweep and one queued job per grid point, then enqueue them; 202 with its Location."""
     state = _state()
     variant, base, grid, points, timeout_s = inputs.sweep_submission(state.settings)
+    # A small sweep goes at a single job's priority; a large one waits behind both (service/queue.py).
+    priority = HIGH_PRIORITY if len(points) <= state.settings.small_sweep_jobs else LOW_PRIORITY
     with state.sessions() as session:
+        quota.admit(session, len(points), sum(p.get("steps", 1) * p["samples"] for p in points))
         sweep, made = sweeps.create(session=session, variant=variant, params=base, grid=grid,
-                                    points=points, timeout_s=timeout_s)
+                                    points=points, timeout_s=timeout_s, owner=tenancy.caller().owner)
         try:
-            enqueue_batches(state.celery, made, state.settings.batch_size)
+            enqueue_batches(state.celery, made, state.settings.batch_size, priority=priority)
         except Exception as err:  # committed: the sweeper sends whatever did not go out
             log.warning("enqueue of sweep %s failed: %s", sweep.id, err)
             raise Problem(503, f"sweep {sweep.id} is recorded but the queue is unreachable; its jobs "
@@ -120,7 +127,7 @@ def show_sweep(sweep_id):
     """One sweep: its jobs' counts by status and its best job so far."""
     with _state().sessions() as session:
         sweep = sweeps.get(session=session, sweep_id=sweep_id) if jobs.is_id(sweep_id) else None
-        if sweep is None:
+        if not tenancy.visible(sweep):
             raise Problem(404, f"no sweep with id {sweep_id!r}", field="id")
         return jsonify(sweep_document(sweep, sweeps.counts(session=session, sweep_id=sweep.id),
                                       sweeps.best(session=session, sweep_id=sweep.id)))
@@ -130,12 +137,18 @@ def show_sweep(sweep_id):
 def cancel(job_id):
     """Cancel a queued or running job; 409 if it had already finished."""
     with _state().sessions() as session:
-        _found(session, job_id)
+        tenancy.may_change(_found(session, job_id))
         job, changed = jobs.cancel(session=session, job_id=job_id)
         if not changed:
             raise Problem(409, f"job {job_id} already {job.status}; nothing to cancel",
                           field="id", job=job_document(job))
         return jsonify(job_document(job))
+
+
+@blueprint.get("/whoami")
+def whoami():
+    """The caller's owner and scopes: what its token may do."""
+    return jsonify(tenancy.whoami())
 
 
 @blueprint.get("/openapi.json")

@@ -16,6 +16,17 @@ def ref(name, kind="schemas") -> dict:
     return {"$ref": f"#/components/{kind}/{name}"}
 
 
+NUMBER_OR_NULL_ARRAY = {"type": ["array", "null"], "items": {"type": ["number", "null"]}}
+# Stored by the worker with every result (fits/optimum.py); absent from results older than them.
+OPTIMUM_FIELDS = {
+    "optimum_loss": {"type": ["number", "null"], "description": "the least-squares cubic's loss on the job's "
+                     "points and dtype, computed by the worker; null where none was stored"},
+    "excess_loss": {"type": ["number", "null"], "description": "final_loss - optimum_loss"},
+    "relative_excess_loss": {"type": ["number", "null"],
+                             "description": "(final_loss - optimum_loss) / optimum_loss; null at optimum 0"},
+}
+
+
 def _nullable(type_, **more):
     return {"type": [type_, "null"], **more}
 
@@ -135,7 +146,10 @@ def _job():
             "loss_history": {"type": "array", "items": _object({"step": {"type": "integer"},
                                                                 "loss": NUMBER_OR_NULL})},
             "duration_s": {"type": "number"},
-            "device": {"type": "string"}}), "type": ["object", "null"]},
+            "device": {"type": "string"},
+            **OPTIMUM_FIELDS,
+            "optimum_polynomial": {**NUMBER_OR_NULL_ARRAY, "description": "the optimum's cubic, power basis"},
+        }, optional=(*OPTIMUM_FIELDS, "optimum_polynomial")), "type": ["object", "null"]},
         "error": {**_object({"type": {"type": "string"}, "message": {"type": "string"}}),
                   "type": ["object", "null"]},
         "notice": _nullable("string", description="why a queued job may not start soon: no live worker "
@@ -167,10 +181,13 @@ def _results():
         "id": JOB_ID, "variant": ref("VariantName"), "params": {"type": "object"}, "status": ref("JobStatus"),
         "final_loss": {**NUMBER_OR_NULL, "description": "null until it succeeds, or when not finite"},
         "optimum": _object({"samples": {"type": "integer", "minimum": 2},
-                            "loss": {"type": "number", "minimum": 0},
+                            "dtype": {"type": "string"},
+                            "loss": {**NUMBER_OR_NULL, "description": OPTIMUM_FIELDS["optimum_loss"]["description"]},
                             "polynomial": {**numbers, "type": ["array", "null"],
-                                           "description": "null below four samples"}}),
-        "gap": {**NUMBER_OR_NULL, "description": "final_loss - optimum.loss"},
+                                           "description": "null below four samples, and with no stored optimum"}}),
+        "excess_loss": OPTIMUM_FIELDS["excess_loss"],
+        "relative_excess_loss": OPTIMUM_FIELDS["relative_excess_loss"],
+        "gap": {**NUMBER_OR_NULL, "description": "excess_loss under its first name"},
         "ratio": {**NUMBER_OR_NULL, "description": "final_loss / optimum.loss"},
         "duration_s": NUMBER_OR_NULL, "device": _nullable("string"),
         "coefficients": {"type": ["object", "null"], "additionalProperties": NUMBER_OR_NULL},
@@ -183,4 +200,12 @@ def _results():
                                "x": {"type": "array", "items": {"type": "number"}},
                                "y": {**numbers, "description": "null where the polynomial is not finite"}}),
         "Comparison": _object({"items": {"type": "array", "items": compared}}),
+        "WhoAmI": _object({
+            "auth": {"type": "boolean", "description": "whether this API wants tokens"},
+            "owner": {"type": "string", "description": "whose jobs this caller submits (AUTH off: local)"},
+            "scopes": {"type": "array", "items": {"type": "string", "enum": ["admin", "metrics", "read", "submit"]}},
+            "token": {"type": ["object", "null"], "properties": {"id": {"type": "string"}, "name": {"type": "string"}},
+                      "description": "the token's public id and name; null with AUTH off"},
+            "sees_all_owners": {"type": "boolean", "description": "admin, or SHARE_READS on"},
+            "shared_reads": {"type": "boolean", "description": "SHARE_READS"}}),
     }

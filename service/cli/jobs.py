@@ -83,6 +83,16 @@ def show(client, args):
 
 
 @command
+def whoami(client, args):
+    """The caller's owner and scopes, as the API sees its token."""
+    me = client.get("/api/v1/whoami")
+    token = me.get("token") or {}
+    print(f"owner   {me['owner']}\nscopes  {','.join(me['scopes'])}\n"
+          f"token   {token.get('id', '-')} ({token.get('name', 'none: this API wants no token')})\n"
+          f"sees    {'every owner' if me.get('sees_all_owners') else 'its own owner'}'s jobs")
+
+
+@command
 def compare(client, args):
     """Jobs side by side, with each one's gap to the least-squares optimum."""
     items = client.get("/api/v1/compare", ids=",".join(args.ids))["items"]

@@ -102,10 +102,11 @@ def token(settings, args):
     try:
         with make_sessionmaker(engine)() as session:
             if args.action == "create":
-                row, text = tokens.create(session=session, name=args.name)
+                row, text = tokens.create(session=session, name=args.name, owner=args.owner,
+                                          scopes=tokens.parse_scopes(args.scopes))
                 print(text)
-                print(f"fitq: created token {row.id} ({row.name}); it cannot be shown again, "
-                      "so store it now", file=sys.stderr)
+                print(f"fitq: created token {row.id} ({row.name}) for owner {row.owner} with scopes "
+                      f"{row.scopes.replace(' ', ',')}; it cannot be shown again, so store it now", file=sys.stderr)
             elif args.action == "revoke":
                 row = tokens.revoke(session=session, which=args.which)
                 print(f"fitq: revoked token {row.id} ({row.name})", file=sys.stderr)
@@ -123,11 +124,13 @@ def _token_table(rows):
     if not rows:
         print("fitq: no tokens yet; create one with `fitq token create NAME`", file=sys.stderr)
         return
-    width = max(4, *(len(r.name) for r in rows))
-    print(f"{'ID':8}  {'NAME':{width}}  {'CREATED':23}  {'REVOKED':23}  LAST USED")
+    width, owners = max(4, *(len(r.name) for r in rows)), max(5, *(len(r.owner) for r in rows))
+    scopes = max(6, *(len(r.scopes) for r in rows))
+    print(f"{'ID':8}  {'NAME':{width}}  {'OWNER':{owners}}  {'SCOPES':{scopes}}  {'CREATED':23}  {'REVOKED':23}  "
+          "LAST USED")
     for r in rows:
-        print(f"{r.id:8}  {r.name:{width}}  {stamp(r.created_at):23}  {stamp(r.revoked_at):23}  "
-              f"{stamp(r.last_used_at)}")
+        print(f"{r.id:8}  {r.name:{width}}  {r.owner:{owners}}  {r.scopes.replace(' ', ','):{scopes}}  "
+              f"{stamp(r.created_at):23}  {stamp(r.revoked_at):23}  {stamp(r.last_used_at)}")
 
 
 def token_arguments(parser):
@@ -135,6 +138,10 @@ def token_arguments(parser):
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = actions.add_parser("create", help="create a token and print it, this once only")
     create.add_argument("name", metavar="NAME", help="what the token is for, e.g. ci or alice-laptop")
+    create.add_argument("--owner", help="the tenant it acts for: its jobs and sweeps (default: NAME)")
+    create.add_argument("--scopes", default="read,submit",
+                        help="comma-separated: read, submit, admin (every owner's jobs), metrics (/metrics "
+                             "alone, for a scraper); default read,submit")
     actions.add_parser("list", help="every token's id, name and dates (never its secret)")
     revoke = actions.add_parser("revoke", help="revoke a token at once, by its id or its name")
     revoke.add_argument("which", metavar="ID_OR_NAME")
@@ -161,6 +168,8 @@ COMMANDS = {
     "sweep": (cli_jobs.sweep, "submit a grid of jobs to the API; --wait prints the best", False,
               cli_options.sweep_arguments),
     "cancel": (cli_jobs.cancel, "cancel a queued or running job", False, cli_options.one_job),
+    "whoami": (cli_jobs.whoami, "what the token may do: its owner and scopes", False,
+               cli_options.connection_only),
 }
 
 

@@ -116,3 +116,8 @@ def _positive(text):
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
     return int(text)
+
+
+def connection_only(parser):
+    """--url and --token alone, for a client command that takes nothing else (whoami)."""
+    _connection(parser)

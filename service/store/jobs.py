@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from service.clock import now
-from service.store.models import Job, JobStatus
+from service.store.models import LEGACY_OWNER, Job, JobStatus
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement, CursorResult
@@ -45,20 +45,22 @@ def new_id() -> str:
 
 
 def create(*, session: Session, variant: str, params: dict[str, Any], requested: Mapping[str, Any] | None = None,
-           idempotency_key: str | None = None, timeout_s: int | None = None) -> tuple[Job, bool]:
-    """Commit a queued job; returns (job, created). A repeated Idempotency-Key returns the first job."""
+           idempotency_key: str | None = None, timeout_s: int | None = None,
+           owner: str = LEGACY_OWNER) -> tuple[Job, bool]:
+    """Commit a queued job of `owner`; returns (job, created). The owner's repeated Idempotency-Key returns
+    its first job (another owner's key is another key)."""
     if idempotency_key is not None:
-        existing = _by_key(session, idempotency_key)
+        existing = _by_key(session, owner, idempotency_key)
         if existing is not None:
             return _same_request(existing, variant, params, requested or {}), False
-    job = new_job(variant, params, timeout_s, now(), idempotency_key=idempotency_key)
+    job = new_job(variant, params, timeout_s, now(), idempotency_key=idempotency_key, owner=owner)
     session.add(job)
     try:
         session.commit()
     except IntegrityError:
         # Another request with the same key committed first: answer with its job.
         session.rollback()
-        existing = _by_key(session, idempotency_key) if idempotency_key else None
+        existing = _by_key(session, owner, idempotency_key) if idempotency_key else None
         if existing is None:
             raise
         return _same_request(existing, variant, params, requested or {}), False
@@ -66,15 +68,21 @@ def create(*, session: Session, variant: str, params: dict[str, Any], requested:
 
 
 def new_job(variant: str, params: dict[str, Any], timeout_s: int | None, stamp: datetime, **more: Any) -> Job:
-    """A queued job row, not yet added to a session."""
+    """A queued job row, not yet added to a session (owned by `legacy` unless `owner` is given)."""
+    more.setdefault("owner", LEGACY_OWNER)
     # enqueued_at is set before the send: if the send never happens, the sweeper finds no message.
     return Job(id=new_id(), variant=variant, status=JobStatus.QUEUED.value, params=params,
                progress_step=0, progress_steps=params.get("steps", 1), attempts=0, created_at=stamp,
                enqueued_at=stamp, timeout_s=timeout_s, **more)
 
 
-def _by_key(session: Session, key: str) -> Job | None:
-    return session.scalars(select(Job).where(Job.idempotency_key == key)).first()
+def by_key(*, session: Session, owner: str, key: str) -> Job | None:
+    """`owner`'s job made with Idempotency-Key `key`, or None."""
+    return _by_key(session, owner, key)
+
+
+def _by_key(session: Session, owner: str, key: str) -> Job | None:
+    return session.scalars(select(Job).where(Job.owner == owner, Job.idempotency_key == key)).first()
 
 
 def _same_request(job: Job, variant: str, params: Mapping[str, Any], requested: Mapping[str, Any]) -> Job:
@@ -84,6 +92,16 @@ def _same_request(job: Job, variant: str, params: Mapping[str, Any], requested: 
     if job.variant != variant or differs:
         raise IdempotencyConflict(job)
     return job
+
+
+def queued_work(*, session: Session, owner: str | None) -> tuple[int, int]:
+    """(jobs, their steps x samples) queued or running for `owner`, or for every owner with None."""
+    work = Job.progress_steps * Job.params["samples"].as_integer()
+    query = select(func.count(), func.coalesce(func.sum(work), 0)).where(Job.status.in_(ACTIVE))
+    if owner is not None:
+        query = query.where(Job.owner == owner)
+    count, total = session.execute(query).one()
+    return int(count), int(total)
 
 
 def get(*, session: Session, job_id: str) -> Job | None:

@@ -2,8 +2,10 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Float, Index, Integer, MetaData, String, text
+from sqlalchemy import JSON, DateTime, Float, Index, Integer, MetaData, String, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+LEGACY_OWNER = "legacy"  # owns every token, job and sweep made before tenancy (migration 0007)
 
 # Named constraints, so SQLite and PostgreSQL (and the migrations) agree on every name.
 NAMING = {
@@ -47,7 +49,10 @@ class Job(Base):
     variant: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.QUEUED.value)
     params: Mapped[dict] = mapped_column(JSON)
-    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # Unique per owner: one owner's key never answers with another owner's job.
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    # The owner of the token that submitted it (fitq token create --owner); only it and admins see it.
+    owner: Mapped[str] = mapped_column(String(64), server_default=LEGACY_OWNER)
     progress_step: Mapped[int] = mapped_column(Integer, default=0)
     progress_steps: Mapped[int] = mapped_column(Integer)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -72,6 +77,9 @@ class Job(Base):
     error: Mapped[dict | None] = mapped_column(JSON)
 
     __table_args__ = (
+        UniqueConstraint("owner", "idempotency_key", name="uq_jobs_owner_idempotency_key"),
+        # An owner's listing, newest first; and its queued work, counted by the quota.
+        Index("ix_jobs_owner_id", "owner", "id"),
         Index("ix_jobs_variant_id", "variant", "id"),
         Index("ix_jobs_status_id", "status", "id"),
         Index("ix_jobs_sweep_id_id", "sweep_id", "id"),
@@ -98,6 +106,9 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Written at most once a minute per token, so a busy client does not write on every request.
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The tenant it acts for, and what it may do: space-separated scopes (read, submit, admin, metrics).
+    owner: Mapped[str] = mapped_column(String(64), server_default=LEGACY_OWNER)
+    scopes: Mapped[str] = mapped_column(String(64), server_default="admin")
 
     __table_args__ = (
         # A name picks one active token (`fitq token revoke NAME`); revoked ones may share it.
@@ -117,3 +128,4 @@ class Sweep(Base):
     grid: Mapped[dict] = mapped_column(JSON)  # parameter -> the values tried
     size: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    owner: Mapped[str] = mapped_column(String(64), server_default=LEGACY_OWNER)  # its submitter's owner

@@ -30,6 +30,7 @@ class Filters:
     created_after: datetime | None = None  # at or after
     created_before: datetime | None = None  # strictly before
     params: dict = field(default_factory=dict)  # name -> value, exact match on the resolved params
+    owner: str | None = None  # only this owner's jobs (a token without admin); None: every owner's
 
 
 def page(*, session: Session, filters: Filters, order: str, limit: int, after: tuple[Any, str] | None = None
@@ -98,6 +99,8 @@ def _past(left: SQLColumnExpression[Any], right: Any, descending: bool) -> Colum
 
 
 def _filtered(query: Select[Job], f: Filters, dialect: str) -> Select[Job]:
+    if f.owner is not None:
+        query = query.where(Job.owner == f.owner)
     if f.variant is not None:
         query = query.where(Job.variant == f.variant)
     if f.statuses:

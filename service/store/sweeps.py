@@ -7,20 +7,22 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from service.store import jobs
-from service.store.models import Job, JobStatus, Sweep
+from service.store.models import LEGACY_OWNER, Job, JobStatus, Sweep
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 
+
 def create(*, session: Session, variant: str, params: dict[str, Any], grid: dict[str, list[Any]],
-           points: Sequence[dict[str, Any]], timeout_s: int | None) -> tuple[Sweep, list[Job]]:
-    """Commit a sweep and one queued job per point (resolved params, in grid order); returns
+           points: Sequence[dict[str, Any]], timeout_s: int | None,
+           owner: str = LEGACY_OWNER) -> tuple[Sweep, list[Job]]:
+    """Commit a sweep of `owner` and one queued job per point (resolved params, in grid order); returns
     (sweep, jobs)."""
     stamp = jobs.now()
     sweep = Sweep(id=jobs.new_id(), variant=variant, params=params, grid=grid, size=len(points),
-                  created_at=stamp)
-    made = [jobs.new_job(variant, point, timeout_s, stamp, sweep_id=sweep.id) for point in points]
+                  created_at=stamp, owner=owner)
+    made = [jobs.new_job(variant, point, timeout_s, stamp, sweep_id=sweep.id, owner=owner) for point in points]
     session.add(sweep)
     session.add_all(made)
     session.commit()

@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -22,21 +23,42 @@ TOKEN = re.compile(r"fitq_([0-9a-f]{8})_([A-Za-z0-9_-]{43})")
 TOKEN_ID = re.compile(r"[0-9a-f]{8}")
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
 TOUCH_EVERY = timedelta(minutes=1)
+# read: GET under /api/v1; submit: jobs, sweeps, cancelling one's own; admin: everything, every owner's;
+# metrics: GET /metrics alone (a scraper's token).
+SCOPES = ("read", "submit", "admin", "metrics")
+DEFAULT_SCOPES = ("read", "submit")
+OWNER = NAME  # an owner is named like a token
+
+
+def parse_scopes(text: str) -> tuple[str, ...]:
+    """Comma- or space-separated scope names, checked and in SCOPES' order; TokenError if one is unknown."""
+    names = [n for n in re.split(r"[,\s]+", text.strip()) if n]
+    unknown = [n for n in names if n not in SCOPES]
+    if unknown or not names:
+        raise TokenError(f"{', '.join(unknown) or 'no scope'!s}: scopes are {', '.join(SCOPES)} (comma-separated)")
+    return tuple(s for s in SCOPES if s in names)
 
 
 class TokenError(Exception):
     """A token that cannot be created, found, revoked or accepted; the message says why."""
 
 
-def create(*, session: Session, name: str) -> tuple[ApiToken, str]:
-    """Commit a new token named `name`; returns (row, token text). The text is not stored anywhere."""
+def create(*, session: Session, name: str, owner: str | None = None,
+           scopes: Sequence[str] = DEFAULT_SCOPES) -> tuple[ApiToken, str]:
+    """Commit a new token named `name`, acting for `owner` (its name by default) with `scopes`;
+    returns (row, token text). The text is not stored anywhere."""
     if not NAME.fullmatch(name) or TOKEN_ID.fullmatch(name):
         raise TokenError(f"{name!r} is not a token name: use 1 to 64 letters, digits, '.', '_', '@' "
                          "or '-', starting with a letter or digit, and not 8 hex digits (an id)")
+    owner = name if owner is None else owner
+    if not OWNER.fullmatch(owner):
+        raise TokenError(f"{owner[:80]!r} is not an owner: use 1 to 64 letters, digits, '.', '_', '@' or '-'")
+    scopes = parse_scopes(" ".join(scopes))
     if _active_named(session, name) is not None:
         raise TokenError(f"an active token is already named {name!r}; revoke it or pick another name")
     token_id, secret = secrets.token_hex(4), secrets.token_urlsafe(32)
-    row = ApiToken(id=token_id, name=name, secret_sha256=_digest(secret), created_at=now())
+    row = ApiToken(id=token_id, name=name, secret_sha256=_digest(secret), created_at=now(), owner=owner,
+                   scopes=" ".join(scopes))
     session.add(row)
     try:
         session.commit()

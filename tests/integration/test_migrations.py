@@ -3,7 +3,8 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from service.store.db import make_engine
 from service.store.migrate import alembic_config, include_object, upgrade
@@ -42,4 +43,41 @@ def test_downgrade_to_empty_and_back(empty_url):
     upgrade(empty_url)
     engine = make_engine(empty_url)
     assert "jobs" in inspect(engine).get_table_names()
+    engine.dispose()
+
+
+def test_tenancy_keeps_every_job_and_token_under_the_legacy_owner(empty_url):
+    # A database at 0006 with jobs (one with an Idempotency-Key), a sweep and tokens, as fitq left it.
+    command.upgrade(alembic_config(empty_url), "0006")
+    engine = make_engine(empty_url)
+    stamp = "2026-11-27 10:00:00+00:00"
+    with engine.begin() as conn:
+        for i, key in enumerate(["k1", None, None]):
+            conn.execute(text("INSERT INTO jobs (id, variant, status, params, idempotency_key, progress_step, "
+                              "progress_steps, attempts, created_at) VALUES (:id, 'tensor', 'queued', '{}', :key, "
+                              "0, 2000, 0, :at)"), {"id": f"{i:032x}", "key": key, "at": stamp})
+        conn.execute(text("INSERT INTO sweeps (id, variant, params, grid, size, created_at) "
+                          "VALUES (:id, 'tensor', '{}', '{}', 0, :at)"), {"id": "f" * 32, "at": stamp})
+        conn.execute(text("INSERT INTO api_tokens (id, name, secret_sha256, created_at) "
+                          "VALUES ('0123abcd', 'ci', :sha, :at)"), {"sha": "0" * 64, "at": stamp})
+    engine.dispose()
+    upgrade(empty_url)
+    engine = make_engine(empty_url)
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*), min(owner), max(owner) FROM jobs")).one() == (3, "legacy", "legacy")
+        keyed = conn.execute(text("SELECT idempotency_key FROM jobs WHERE id = :id"), {"id": f"{0:032x}"})
+        assert keyed.scalar() == "k1"
+        assert conn.execute(text("SELECT owner FROM sweeps")).scalar() == "legacy"
+        assert conn.execute(text("SELECT name, owner, scopes FROM api_tokens")).one() == ("ci", "legacy", "admin")
+        # The key is unique per owner now: another owner may use "k1", the same owner may not.
+        conn.execute(text("INSERT INTO jobs (id, variant, status, params, idempotency_key, progress_step, "
+                          "progress_steps, attempts, created_at, owner) VALUES (:id, 'tensor', 'queued', '{}', "
+                          "'k1', 0, 2000, 0, :at, 'alice')"), {"id": "a" * 32, "at": stamp})
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text("INSERT INTO jobs (id, variant, status, params, idempotency_key, progress_step, "
+                          "progress_steps, attempts, created_at, owner) VALUES (:id, 'tensor', 'queued', '{}', "
+                          "'k1', 0, 2000, 0, :at, 'alice')"), {"id": "b" * 32, "at": stamp})
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"include_object": include_object})
+        assert compare_metadata(context, Base.metadata) == []
     engine.dispose()

@@ -2,6 +2,7 @@
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from fits.params import MAX_HISTORY_POINTS
+from service.api import tenancy
 from service.api.listing import NUMBER, bounded
 from service.api.problems import Problem
 from service.api.results import plots
@@ -88,7 +89,7 @@ def _only(*names):
 def _job(job_id):
     with current_app.extensions["fitq"].sessions() as session:
         job = jobs.get(session=session, job_id=job_id) if jobs.is_id(job_id) else None
-    if job is None:
+    if not tenancy.visible(job):
         raise Problem(404, f"no job with id {job_id!r}", field="id")
     return job
 
@@ -111,7 +112,7 @@ def _jobs(most):
     if bad is not None:
         raise Problem(400, f"{bad[:40]!r} is not a job id", field="ids")
     with current_app.extensions["fitq"].sessions() as session:
-        found = query.by_ids(session=session, ids=ids)
+        found = {i: job for i, job in query.by_ids(session=session, ids=ids).items() if tenancy.visible(job)}
     unknown = list(dict.fromkeys(i for i in ids if i not in found))
     if unknown:
         raise Problem(404, f"no job with id {', '.join(unknown)}", field="ids", unknown=unknown)

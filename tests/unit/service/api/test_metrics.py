@@ -128,13 +128,21 @@ def test_with_tokens_on_metrics_need_one_and_the_probes_do_not(make_app, setting
     from service.store import tokens
 
     with make_sessionmaker(make_engine(settings.database))() as session:
-        _, token = tokens.create(session=session, name="prometheus")
+        _, token = tokens.create(session=session, name="prometheus", scopes=("metrics",))
+        _, user = tokens.create(session=session, name="alice")  # read and submit
     client = make_app(auth="on").test_client()
 
     refused = client.get("/metrics")
     assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith("Bearer")
     assert client.get("/metrics", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     assert client.get("/healthz").status_code == 200
+    # A user's token does not scrape; the scraper's token neither submits nor reads jobs.
+    assert client.get("/metrics", headers={"Authorization": f"Bearer {user}"}).status_code == 403
+    scraper = {"Authorization": f"Bearer {token}"}
+    submitted = client.post("/api/v1/jobs", json={"variant": "numpy"}, headers=scraper)
+    assert submitted.status_code == 403 and "'submit'" in submitted.get_json()["detail"]
+    assert client.get("/api/v1/jobs", headers=scraper).status_code == 403
+    assert client.get("/api/v1/whoami", headers=scraper).get_json()["scopes"] == ["metrics"]
 
 
 def test_the_database_down_is_a_503_problem(make_app, problem, tmp_path):

@@ -41,8 +41,8 @@ def test_list_shows_ids_names_and_dates_never_a_secret(fitq):
     listed = fitq("token", "list")
     assert listed.returncode == 0, listed.stderr
     header, row = listed.stdout.splitlines()
-    assert header.split()[:4] == ["ID", "NAME", "CREATED", "REVOKED"]
-    assert row.split()[:2] == [token_id, "alice-laptop"] and " UTC" in row
+    assert header.split()[:6] == ["ID", "NAME", "OWNER", "SCOPES", "CREATED", "REVOKED"]
+    assert row.split()[:4] == [token_id, "alice-laptop", "alice-laptop", "read,submit"] and " UTC" in row
     assert secret not in listed.stdout + listed.stderr
 
 
@@ -93,3 +93,17 @@ def test_the_other_commands_still_parse(fitq):
     migrated = fitq("migrate")
     assert migrated.returncode == 0 and "database at head" in migrated.stdout
     assert "token" in fitq("--help").stdout
+
+
+def test_create_takes_an_owner_and_scopes_and_list_shows_them(fitq, make_app):
+    created = fitq("token", "create", "prom", "--owner", "ops", "--scopes", "metrics")
+    assert created.returncode == 0, created.stderr
+    assert "owner ops with scopes metrics" in created.stderr
+    head, row = fitq("token", "list").stdout.splitlines()[:2]
+    assert head.split()[:4] == ["ID", "NAME", "OWNER", "SCOPES"] and row.split()[1:4] == ["prom", "ops", "metrics"]
+    client = make_app(auth="on").test_client()
+    scraper = {"Authorization": f"Bearer {created.stdout.strip()}"}
+    assert client.get("/metrics", headers=scraper).status_code == 200
+    assert client.post("/api/v1/jobs", json={"variant": "lstsq"}, headers=scraper).status_code == 403
+    refused = fitq("token", "create", "x", "--scopes", "write")
+    assert refused.returncode != 0 and "scopes are read, submit, admin, metrics" in refused.stderr
