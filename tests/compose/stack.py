@@ -2,6 +2,7 @@
 import json
 import secrets
 import socket
+import subprocess
 import time
 
 from tests.compose.client import Client
@@ -40,13 +41,19 @@ class Stack:
         self.env_file.chmod(0o600)
         self.scale = {worker_service: 0}
         self.client = None
+        # Steps of the checks' long job: about 20 s on a CPU worker here; a GPU run asks for more.
+        self.long_steps = 80_000
         self.token = None
 
-    def compose(self, *args, **kw):
+    def compose_args(self, *args) -> list:
         """docker-compose with this project's name, .env, profiles and files."""
         files = [a for f in [REPO / "docker-compose.yml", *self.overrides] for a in ("-f", f)]
         profiles = [a for p in self.profiles for a in ("--profile", p)]
-        return sh("docker-compose", "-p", self.project, "--env-file", self.env_file, *files, *profiles, *args, **kw)
+        return ["docker-compose", "-p", self.project, "--env-file", self.env_file, *files, *profiles, *args]
+
+    def compose(self, *args, **kw):
+        """Run docker-compose on this project; its stdout."""
+        return sh(*self.compose_args(*args), **kw)
 
     def up(self, workers=None, *services, timeout=300):
         """`up -d` at the given worker count (compose 1.29 resets an unnamed scale to 1, so name it always)."""
@@ -90,15 +97,38 @@ class Stack:
             assert time.monotonic() < deadline, f"not healthy after {timeout} s: {bad}"
             time.sleep(1)
 
+    def wait_ready(self, count, timeout=120):
+        """`count` workers running, each with Celery's ready line logged since it last started (no need
+        to wait for the healthcheck's first 30 s interval)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            names = self.containers(self.worker)
+            ready = [n for n in names if " ready." in subprocess.run(
+                ["docker", "logs", "--since", self.inspect(n)[0]["State"]["StartedAt"], n], text=True,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT).stdout]
+            if len(names) == count and len(ready) == count:
+                return
+            assert time.monotonic() < deadline, f"{len(ready)} of {count} workers ready after {timeout} s"
+            time.sleep(1)
+
     def hostnames(self) -> dict:
         """{container hostname: container name} for the workers, as jobs' `worker` field names them."""
         return {c["Config"]["Hostname"]: c["Name"].lstrip("/") for c in self.inspect(*self.containers(self.worker))}
 
     def connect(self):
         """A token made with `fitq token create` inside the API container, and a client holding it."""
-        self.token = self.compose("exec", "-T", "api", "fitq", "token", "create", "compose-test").strip().splitlines()[-1]
+        self.token = self.compose("exec", "-T", "api", "fitq", "token", "create", f"compose-test-{secrets.token_hex(3)}").strip().splitlines()[-1]
         self.client = Client(f"http://127.0.0.1:{self.port}", self.token)
         return self.client
+
+    def logs(self, name, timestamps=False) -> str:
+        """A container's log, stdout and stderr together (gunicorn and Celery write to stderr)."""
+        return subprocess.run(["docker", "logs", *(["-t"] if timestamps else []), name], text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60).stdout
+
+    def image_name(self) -> str:
+        """The worker service's image name, without the tag."""
+        return "fitq-worker-cpu" if self.worker == "cpu-worker" else "fitq-worker"
 
     def network(self) -> str:
         return f"{self.project}_default"
