@@ -11,7 +11,7 @@ from tests.compose.stack import Stack
 def upgrade(stack, build):
     """10. Rebuild the images and `up -d` the API and workers with jobs in flight: none lost."""
     client = stack.client
-    ids = [client.submit("custom_function", steps=3000 + i, seed=i)["id"] for i in range(30)]
+    ids = [client.submit("custom_function", steps=3000 + i, seed=i)["id"] for i in range(15)]
     client.wait(ids[0], until={"running", "succeeded"}, timeout=60)
     old = {c["Name"]: c["Image"] for c in stack.inspect(*stack.containers("api"), *stack.containers(stack.worker))}
     build(label=f"upgrade-{time.time():.0f}")  # a new image id for each, as a code change makes
@@ -22,8 +22,8 @@ def upgrade(stack, build):
     jobs = client.settle(ids, timeout=300)
     statuses = Counter(j["status"] for j in jobs.values())
     attempts = Counter(j["attempts"] for j in jobs.values())
-    assert statuses == {"succeeded": 30}, statuses
-    return f"{len(new)} containers replaced by new images; 30/30 succeeded, attempts {dict(sorted(attempts.items()))}"
+    assert statuses == {"succeeded": 15}, statuses
+    return f"{len(new)} containers replaced by new images; 15/15 succeeded, attempts {dict(sorted(attempts.items()))}"
 
 
 def backup(stack):

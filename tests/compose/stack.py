@@ -42,7 +42,7 @@ class Stack:
         self.scale = {worker_service: 0}
         self.client = None
         # Steps of the checks' long job: about 20 s on a CPU worker here; a GPU run asks for more.
-        self.long_steps = 80_000
+        self.long_steps = 50_000
         self.token = None
 
     def compose_args(self, *args) -> list:

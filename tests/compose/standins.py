@@ -1,5 +1,6 @@
 """Stand-ins for the public base images, built from Debian packages only where a pull fails."""
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -16,7 +17,7 @@ HOST_CA = Path("/etc/ssl/certs/ca-certificates.crt")
 
 def present(image) -> bool:
     """Whether the engine has the image already (pulled, or a stand-in built by an earlier run)."""
-    return sh("docker", "image", "inspect", image, check=False, capture=False, quiet=True) == 0
+    return subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode == 0
 
 
 def base():

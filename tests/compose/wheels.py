@@ -12,6 +12,7 @@ from tests.compose.engine import CACHE, sh
 WHEELS = CACHE / "wheels"
 INDEX = CACHE / "index"
 TORCH = "torch==2.13.0"  # pyproject.toml's pin
+PORT = 47513
 
 
 def normalise(name) -> str:
@@ -47,9 +48,14 @@ def serve():
     """Start the index on a free loopback port; returns (server process, index URL)."""
     download()
     build_index()
+    # The same port each run when it is free: TORCH_INDEX is part of the worker image's layer cache key.
+    port = PORT
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        try:
+            s.bind(("127.0.0.1", PORT))
+        except OSError:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
     server = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port),
                                "--directory", INDEX], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/simple"
