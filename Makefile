@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: up test lint coverage bench migrate clean
+.PHONY: up test lint coverage bench migrate clean compose-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ coverage: $(VENV)/.dev-installed
 	$(BIN)/python -m coverage run -m pytest $(PYTEST_ARGS)
 	$(BIN)/python -m coverage combine -q
 	$(BIN)/python -m coverage report
+
+# Builds both images and runs the compose stack in containers (Docker installed and started if need be),
+# checks it and tears it down: tests/compose/. About 10 minutes on 2 cores; root, Debian bookworm.
+compose-test: $(VENV)/.dev-installed
+	$(BIN)/python -m tests.compose $(COMPOSE_TEST_ARGS)
 
 # Benchmarks print tables and assert nothing; sized so that all three take under 5 minutes on 2 cores.
 # A module not written yet is skipped with a message; one that fails does not stop the others but

@@ -1,0 +1,1 @@
+"""`make compose-test`: build fitq's images, run the compose stack in containers, check it, tear it down."""
