@@ -2,9 +2,9 @@
 
 A builder takes the jobs' params and the shared data and returns a Stepper: `step(want_loss)` runs one
 update for every job and returns the (B,) losses computed before it (when not asked, it may skip them
-and return a placeholder), `values()` the (B, k) parameters in the order FitResult lists them. Nothing here loops over jobs
-inside a step. The cubic's features 1, x, x^2, x^3 are the rows of a (4, N) design matrix `P`, so the
-seeds' `b_0 + b_1 x + b_2 x^2 + b_3 x^3` for every job is `b @ P` and their hand-written
+and return a placeholder), `values()` the (B, k) parameters in the order FitResult lists them. Nothing
+here loops over jobs inside a step. The cubic's features 1, x, x^2, x^3 are the rows of a (4, N) design
+matrix `P`, so the seeds' `b_0 + b_1 x + b_2 x^2 + b_3 x^3` for every job is `b @ P` and their hand-written
 `grad_b_k = sum(grad_y_pred * x^k)` is `grad_y_pred @ P.T`: one matrix product each, which is what
 makes a batch fast on a CPU and scale with B on a GPU. Matrix products sum in another order than the
 solo loop's `.sum()`, so those variants agree with their solo runs to rounding, not bit for bit. On a

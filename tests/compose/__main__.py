@@ -2,7 +2,6 @@
 import argparse
 import signal
 import sys
-import time
 
 from tests.compose import checks_faults, checks_ops, checks_service, engine, standins, wheels
 from tests.compose.engine import REPO, sh

@@ -2,10 +2,7 @@
 import time
 from collections import Counter
 
-import requests
-
 from tests.compose.engine import sh
-
 
 
 def long_job(stack, share=1.0) -> dict:
@@ -39,7 +36,8 @@ def worker_killed(stack):
     before = stack.inspect(victim)[0]["RestartCount"]
     sh("docker", "exec", "-u", "0", victim, "sh", "-c", "kill -KILL -1")
     deadline = time.monotonic() + 60
-    while stack.inspect(victim)[0]["RestartCount"] == before or stack.inspect(victim)[0]["State"]["Status"] != "running":
+    while (stack.inspect(victim)[0]["RestartCount"] == before
+           or stack.inspect(victim)[0]["State"]["Status"] != "running"):
         assert time.monotonic() < deadline, "the restart policy did not restart a crashed worker within 60 s"
         time.sleep(1)
     stack.wait_ready(3)
@@ -53,7 +51,8 @@ def _seconds(job) -> str:
 
 def _span(a, b) -> float:
     from datetime import datetime
-    return (datetime.fromisoformat(b.replace("Z", "+00:00")) - datetime.fromisoformat(a.replace("Z", "+00:00"))).total_seconds()
+    start, end = (datetime.fromisoformat(s.replace("Z", "+00:00")) for s in (a, b))
+    return (end - start).total_seconds()
 
 
 def redis_restarted(stack):
@@ -93,7 +92,7 @@ def postgres_restarted(stack):
 
 
 def partition(stack):
-    """8. A worker cut off from Redis and PostgreSQL mid-job: another worker finishes it; the late outcome is refused."""
+    """8. A worker cut off from Redis and PostgreSQL mid-job: another finishes it; the late outcome is refused."""
     client = stack.client
     job = long_job(stack)  # beyond STALE_AFTER_S
     _, cut = _running_on(stack, job["id"])
@@ -118,4 +117,5 @@ def partition(stack):
         time.sleep(2)
     after = client.job(job["id"])
     assert after == done, "the job changed after the partitioned worker came back"
-    return f"other worker finished it {moved:.0f} s after the cut, attempts 2; rejoined worker: '{refused[:60]}'; result unchanged"
+    return (f"other worker finished it {moved:.0f} s after the cut, attempts 2; "
+            f"rejoined worker: '{refused[:60]}'; result unchanged")

@@ -50,5 +50,6 @@ def backup(stack):
     finally:
         fresh.down(volumes=True)
         dump.unlink(missing_ok=True)
-    assert got == want, f"{len(got)} jobs restored, {len(want)} dumped; {sum(got.get(k) != v for k, v in want.items())} differ"
+    differ = sum(got.get(k) != v for k, v in want.items())
+    assert got == want, f"{len(got)} jobs restored, {len(want)} dumped; {differ} differ"
     return f"restored: {len(got)}/{len(want)} jobs read back identical, old token works"

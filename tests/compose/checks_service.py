@@ -52,7 +52,8 @@ def variants(stack):
     finished = {v: client.wait(j["id"], timeout=180) for v, j in submitted.items()}
     for job in finished.values():
         check_succeeded(job)  # custom_function's 20 losses against the seed's, 1e-5 relative, included
-    return f"9/9 succeeded on {len({j['worker'] for j in finished.values()})} workers; custom_function's 20 losses match the seed"
+    workers = len({j["worker"] for j in finished.values()})
+    return f"9/9 succeeded on {workers} workers; custom_function's 20 losses match the seed"
 
 
 def load(stack):
@@ -60,7 +61,11 @@ def load(stack):
     clients = [Client(stack.client.base, stack.token) for _ in range(8)]
     began = time.monotonic()
     with ThreadPoolExecutor(8) as pool:
-        ids = list(pool.map(lambda i: clients[i % 8].submit(JOBS[i % len(JOBS)]["variant"], **JOBS[i % len(JOBS)]["params"])["id"], range(300)))
+        def submit(i):
+            job = JOBS[i % len(JOBS)]
+            return clients[i % 8].submit(job["variant"], **job["params"])["id"]
+
+        ids = list(pool.map(submit, range(300)))
     jobs = stack.client.settle(ids, timeout=300)
     took = time.monotonic() - began
     statuses = Counter(j["status"] for j in jobs.values())
@@ -127,8 +132,9 @@ def security(stack):
     bare = __import__("requests").get(stack.client.url("/jobs"), timeout=10)
     assert bare.status_code == 401, bare.status_code
     seen.append("no token: 401")
-    probe = ("import redis,sys\ntry:\n redis.Redis(host='redis', socket_timeout=5).ping()\nexcept redis.AuthenticationError"
-             " as e:\n print('refused:', e); sys.exit(0)\nprint('answered without a password'); sys.exit(1)")
+    probe = ("import redis,sys\ntry:\n redis.Redis(host='redis', socket_timeout=5).ping()\n"
+             "except redis.AuthenticationError as e:\n print('refused:', e); sys.exit(0)\n"
+             "print('answered without a password'); sys.exit(1)")
     out = stack.compose("exec", "-T", "api", "python", "-c", probe, quiet=True)
     seen.append("redis without password: " + out.strip().split(":")[0])
     seen.append(_secrets_only_from_env(stack))
@@ -156,7 +162,8 @@ def _secrets_only_from_env(stack) -> str:
     logs = stack.compose("logs", "--no-color", quiet=True)
     leaked = [k for k, v in secrets.items() if v in logs]
     assert not leaked, f"logs show {leaked}"
-    return f"secrets in inspect only from .env ({places} env/command entries), none in images or {len(logs.splitlines())} log lines"
+    lines = len(logs.splitlines())
+    return f"secrets in inspect only from .env ({places} env/command entries), none in images or {lines} log lines"
 
 
 def _strings(value, path=""):

@@ -117,7 +117,11 @@ class Stack:
 
     def connect(self):
         """A token made with `fitq token create` inside the API container, and a client holding it."""
-        self.token = self.compose("exec", "-T", "api", "fitq", "token", "create", f"compose-test-{secrets.token_hex(3)}").strip().splitlines()[-1]
+        # One operator's token for every check: admin, so it reads the jobs of any token made before it.
+        name = f"compose-test-{secrets.token_hex(3)}"
+        made = self.compose("exec", "-T", "api", "fitq", "token", "create", name, "--owner", "compose-test",
+                            "--scopes", "read,submit,admin")
+        self.token = made.strip().splitlines()[-1]
         self.client = Client(f"http://127.0.0.1:{self.port}", self.token)
         return self.client
 
