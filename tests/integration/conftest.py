@@ -11,7 +11,7 @@ from tests.integration.processes import Client, Process, clean_env, free_port
 
 PG_ADMIN = os.environ.get("TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("TEST_REDIS", "redis://127.0.0.1:6379")
-# fitq's tests own this database of the shared Redis (another number keeps parallel runs apart).
+# The first database of the shared Redis a run tries to claim; TEST_REDIS_DB pins it.
 REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "14"))
 
 
@@ -59,15 +59,40 @@ def pg_url(pg_database):
 
 @pytest.fixture(scope="session")
 def redis_url():
-    """An emptied Redis database for the broker."""
-    url = f"{REDIS}/{REDIS_DB}"
-    client = redis.Redis.from_url(url, socket_connect_timeout=3)
-    try:
-        client.flushdb()
-    except redis.ConnectionError as err:
-        _unavailable("Redis", err)
+    """An emptied Redis database for the broker, held by this test run alone."""
+    db, client = _claim_redis_db()
+    url = f"{REDIS}/{db}"
+    flush(url)
     yield url
     client.flushdb()
+    client.close()
+
+
+# A run claims its Redis db with this key, so that two runs at once (CI beside a developer's run, or
+# the suite run twice on a loaded machine) never consume each other's messages.
+CLAIM = "fitq-tests:claimed-by"
+CLAIM_TTL_S = 3 * 3600
+
+
+def flush(url):
+    """Empty this run's Redis db, keeping its claim on it."""
+    with redis.Redis.from_url(url, socket_connect_timeout=3) as client:
+        client.flushdb()
+        client.set(CLAIM, os.getpid(), ex=CLAIM_TTL_S)
+
+
+def _claim_redis_db():
+    candidates = [REDIS_DB] if os.environ.get("TEST_REDIS_DB") else [REDIS_DB, *range(13, 0, -1)]
+    for db in candidates:
+        client = redis.Redis.from_url(f"{REDIS}/{db}", socket_connect_timeout=3)
+        try:
+            if client.set(CLAIM, os.getpid(), nx=True, ex=CLAIM_TTL_S):
+                return db, client
+        except redis.ConnectionError as err:
+            _unavailable("Redis", err)
+        client.close()
+    pytest.fail(f"every Redis db of {candidates} is claimed by another test run ({CLAIM}); "
+                "set TEST_REDIS_DB to one that is free")
 
 
 class Stack:

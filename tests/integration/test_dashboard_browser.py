@@ -171,6 +171,8 @@ def test_with_tokens_on_the_page_asks_for_one_keeps_it_and_works(guarded, page):
     expect(form).to_be_hidden()
     expect(page.locator("table.jobs")).to_be_visible()
     assert page.evaluate("localStorage.getItem('fitq.token')") == token
+    # The bar says what this token may do: its owner (the token's name by default) and its scopes.
+    expect(page.locator("#whoami")).to_have_text(re.compile(r"^browser-[0-9a-f]{8}: read, submit$"))
 
     page.goto(f"{base}/#/submit")  # a new load: the stored token is used, nothing is asked
     page.fill("input[name='params.steps']", "300")

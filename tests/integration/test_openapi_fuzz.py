@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import redis
 
 from service.store.migrate import upgrade
-from tests.integration.conftest import Stack
+from tests.integration.conftest import Stack, flush
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 # No tokens and no rate limit (the fuzzer sends hundreds of requests a second); short job budgets
@@ -28,8 +27,7 @@ def fuzz_stack(tmp_path_factory, pg_databases, redis_url):
     s = Stack(tmp_path_factory.mktemp("fuzz"), database, redis_url, extra_env=ENV)
     yield s
     s.close()
-    with redis.Redis.from_url(redis_url) as client:
-        client.flushdb()  # the jobs still queued, which no other stack's database knows
+    flush(redis_url)  # the jobs still queued, which no other stack's database knows
 
 
 def test_the_api_keeps_to_its_openapi_document(fuzz_stack, tmp_path):

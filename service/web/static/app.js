@@ -1,6 +1,6 @@
 // The dashboard's router: #/ (jobs), #/jobs/<id>, #/compare?ids=..., #/submit. Also the token form and
 // the error line every view reports to.
-import {token} from "./api.js";
+import {get, token} from "./api.js";
 import * as compare from "./compare.js";
 import * as job from "./job.js";
 import * as list from "./list.js";
@@ -50,7 +50,20 @@ function askForToken(reason) {
   document.getElementById("token-input").focus();
 }
 
+/** Show whose work the page shows and what its token may do: the owner and the token's scopes. */
+async function showWho() {
+  const who = document.getElementById("whoami");
+  try {
+    const me = await get("/api/v1/whoami");
+    who.textContent = me.auth ? `${me.owner}: ${me.scopes.join(", ")}${me.sees_all_owners ? " (all owners)" : ""}`
+                              : "no token needed";
+  } catch {
+    who.textContent = "";  // no token yet, or a wrong one: the token form says so
+  }
+}
+
 function route() {
+  showWho();
   shown?.stop?.();
   clear();
   tokenForm.hidden = true;
