@@ -13,7 +13,7 @@ import redis
 from service.api.document import job_document
 from service.store.db import make_engine, make_sessionmaker
 from service.store.jobs import get
-from tests.integration.expectations import ALL, check_succeeded
+from tests.integration.expectations import ALL, SEED, check_succeeded
 from tests.integration.processes import Client, Process, clean_env, free_port
 
 FITQ = str(Path(sys.executable).with_name("fitq"))
@@ -41,7 +41,7 @@ def test_fitq_up_runs_every_variant_and_keeps_results_after_a_restart(tmp_path):
     client = Client(f"http://127.0.0.1:{port}")
     try:
         assert client.http.get(f"{client.base}/readyz").json()["redis"] == "ok"
-        submitted = [client.submit(v) for v in ALL]
+        submitted = [client.submit(v, seed=SEED) for v in ALL]
         finished = [client.wait(job["id"], timeout=180) for job in submitted]
         for job in finished:
             check_succeeded(job)

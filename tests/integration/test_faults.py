@@ -13,7 +13,7 @@ import pytest
 from service.queue import enqueue, make_celery
 from service.settings import Settings
 from service.store.migrate import upgrade
-from tests.integration.faults import LONG, SHORT, Faults
+from tests.integration.faults import FAST, LONG, SHORT, Faults
 from tests.integration.servers import PrivatePostgres, PrivateRedis
 
 
@@ -72,10 +72,12 @@ def test_2_sigkill_of_the_whole_worker_then_a_new_worker(solo):
     jobs = solo.settle([long])
 
     assert jobs[long]["status"] == "succeeded" and jobs[long]["attempts"] == 2
-    # The sweeper's bound: silent for STALE_AFTER_S (3), found within a pass (0.5), then picked up
-    # as soon as the new worker consumes; 3 s of slack for a loaded machine.
+    # The sweeper's bound: silent for STALE_AFTER_S, found within a pass (SWEEP_INTERVAL_S), then picked
+    # up as soon as the new worker consumes; as much again as slack for a loaded machine. Without the
+    # sweeper it would wait for Redis's VISIBILITY_TIMEOUT_S (hours).
+    found = timedelta(seconds=FAST["STALE_AFTER_S"] + FAST["SWEEP_INTERVAL_S"])
     restarted = datetime.fromisoformat(jobs[long]["started_at"].replace("Z", "+00:00"))
-    assert restarted <= max(ready_at, killed_at + timedelta(seconds=3.5)) + timedelta(seconds=3)
+    assert restarted <= max(ready_at, killed_at + found) + 2 * found
     assert f"job {long} queued again: no heartbeat from fitq-" in solo.sweeper.output()
 
 

@@ -7,16 +7,19 @@ from datetime import datetime
 import pytest
 import torch
 
-from tests.integration.expectations import ALL, check_succeeded
+from tests.integration.expectations import ALL, SEED, check_succeeded
 
 
 def test_every_variant_runs_to_success_and_survives_an_api_restart(stack):
-    submitted = {v: stack.client.submit(v) for v in ALL}
+    submitted = {v: stack.client.submit(v, seed=SEED) for v in ALL}
+    chosen = stack.client.submit("tensor", steps=100)  # no seed given: one is chosen and stored
     for job in submitted.values():
-        assert job["status"] == "queued" and isinstance(job["params"]["seed"], int)
+        assert job["status"] == "queued" and job["params"]["seed"] == SEED
     finished = {v: stack.client.wait(job["id"], timeout=180) for v, job in submitted.items()}
     for job in finished.values():
         check_succeeded(job)
+    assert isinstance(chosen["params"]["seed"], int)
+    assert stack.client.wait(chosen["id"])["params"]["seed"] == chosen["params"]["seed"]
 
     stack.stop_api()
     stack.start_api()

@@ -1,4 +1,5 @@
 """A sweep over HTTP on the real stack: its jobs run in vectorised batches, each as it would alone."""
+import re
 import time
 
 import pytest
@@ -37,3 +38,29 @@ def test_a_sweep_runs_in_batches_and_each_job_matches_its_solo_run(stack):
         want = [loss for _, loss in alone.loss_history]
         assert got == pytest.approx(want, rel=1e-5), job["id"]
 
+
+
+def test_cancelling_one_job_of_a_running_batch_stops_that_job_alone(stack):
+    base, http = f"{stack.client.base}/api/v1", stack.client.http
+    steps = 50_000  # about 4 s for the pass on 2 idle cores: time to cancel one job while it runs
+    r = http.post(f"{base}/sweeps", json={"variant": "autograd", "params": {
+        "steps": steps, "samples": 100, "log_every": 500}, "grid": {"seed": [0, 1, 2, 3]}})
+    assert r.status_code == 202, r.text
+    ids = [job["id"] for job in http.get(f"{base}/jobs", params={"sweep": r.json()["id"]}).json()["items"]]
+    deadline = time.monotonic() + 60
+    while not all(j["status"] == "running" and j["progress"]["step"] > 0 for j in map(stack.client.job, ids)):
+        assert time.monotonic() < deadline, [stack.client.job(i) for i in ids]
+        time.sleep(0.05)
+
+    victim, others = ids[1], ids[:1] + ids[2:]
+    cancelled = http.post(f"{base}/jobs/{victim}/cancel").json()
+    assert cancelled["status"] == "cancelled" and 0 < cancelled["progress"]["step"] < steps, cancelled
+
+    for job in map(stack.client.wait, others):
+        assert job["status"] == "succeeded" and job["progress"]["step"] == steps, job
+        assert len(job["result"]["loss_history"]) == steps // 500
+    stopped = stack.client.job(victim)
+    assert stopped["status"] == "cancelled" and stopped["result"] is None and stopped["error"] is None
+    assert stopped["progress"] == cancelled["progress"]  # it stopped where the cancel found it
+    log = stack.worker.output()
+    assert all(re.search(rf"job {i} started: autograd attempt 1 on \S+ in a batch of 4 with", log) for i in ids)

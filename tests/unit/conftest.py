@@ -1,9 +1,11 @@
-"""What the service and worker unit tests share: a private Redis that no running server is needed for."""
+"""What the unit tests share: a private Redis that no running server is needed for, and the seed notebook."""
+import os
 import subprocess
 
 import pytest
 import redis
 
+from bench import seed_programs
 from service.ops import embedded_redis
 
 
@@ -26,3 +28,15 @@ def redis_db(redis_url):
     yield conn
     conn.flushdb()
     conn.close()
+
+
+@pytest.fixture(scope="session")
+def seed_notebook():
+    """The seed notebook's path: a test that reads it is skipped without it, except in CI, where it fails."""
+    path = seed_programs.notebook_path()
+    if not path.is_file():
+        message = f"no seed notebook at {path}; set FITQ_SEED_NOTEBOOK to its path"
+        if os.environ.get("FITQ_REQUIRE_SERVICES"):  # CI: .ci/run points at it, so missing is a failure
+            pytest.fail(message)
+        pytest.skip(message)
+    return path

@@ -12,8 +12,8 @@ from bench.loops import fitq_params
 from fits import registry
 
 VARIANTS = ["numpy", "tensor", "autograd", "custom_function", "nn", "optim", "module"]
-notebook = pytest.mark.skipif(not seed_programs.notebook_path().exists(),
-                              reason=f"no seed notebook at {seed_programs.notebook_path()}")
+# Skipped without the notebook, failed without it in CI (tests/unit/conftest.py).
+notebook = pytest.mark.usefixtures("seed_notebook")
 
 
 @pytest.fixture

@@ -56,9 +56,12 @@ def test_its_jobs_show_at_once_when_they_start_and_go_when_they_end(report, redi
 def test_a_clean_stop_removes_it_and_a_silent_worker_drops_out_on_its_own(report, redis_db):
     report().stop()
     assert workers.live(redis_db) == []
-    report(ttl_s=0.3)  # never refreshed within its time to live, like a worker that was killed
+    # Never refreshed within its time to live, like a worker that was killed. The lifetime is what the
+    # test waits for: long enough that a loaded machine still lists it on the next line.
+    ttl_s = 2.0
+    report(ttl_s=ttl_s)
     assert len(workers.live(redis_db)) == 1
-    _until(lambda: workers.live(redis_db) == [])
+    _until(lambda: workers.live(redis_db) == [], timeout=ttl_s + 5)
 
 
 def test_a_stopping_worker_does_not_count_as_serving_its_queues(report, redis_db):

@@ -1,0 +1,116 @@
+"""Which jobs a delivery claims, in process on a real SQLite file and Redis: a named job of another shape
+goes back to the queue, a batch-mate leads when the named job went elsewhere, a refused claim of more
+waiting jobs still runs the message's own, and a job whose process died here is taken over or failed."""
+import logging
+import os
+import subprocess
+import sys
+
+from sqlalchemy import text
+
+from service.store import jobs
+from service.store.db import make_engine, make_sessionmaker
+from worker import claims
+from worker.tasks import run_message
+
+WORKER = "fitq-2@box"
+
+
+def _claim(settings, job_id, worker, pid, attempts=1):
+    """Put a queued job in the hands of `worker`'s process `pid`, at attempt `attempts`."""
+    engine = make_engine(settings.database)
+    with make_sessionmaker(engine)() as session:
+        jobs.claim(session=session, job_id=job_id, worker=worker, pid=pid)
+        for attempt in range(1, attempts):
+            jobs.claim(session=session, job_id=job_id, worker=worker, pid=pid, takeover=attempt)
+    engine.dispose()
+
+
+def _dead_pid():
+    """The pid of a process that has exited and been reaped."""
+    done = subprocess.Popen([sys.executable, "-c", "pass"])
+    done.wait()
+    return done.pid
+
+
+def test_a_named_job_of_another_shape_is_sent_back_to_the_queue_alone(context, add_jobs, row, messages):
+    ctx = context()
+    (first,), (other,) = add_jobs(1), add_jobs(1, steps=300)
+
+    assert run_message(ctx, first, [other], worker=WORKER) == "succeeded"
+
+    assert row(first).status == "succeeded"
+    assert row(other).status == "queued" and row(other).result is None
+    assert messages() == {"cpu": [[other]]}  # its own message, on its device's queue
+    assert run_message(ctx, other, worker=WORKER) == "succeeded"
+
+
+def test_when_the_named_job_went_elsewhere_a_batch_mate_leads_the_rest(context, add_jobs, row, caplog,
+                                                                      settings):
+    ctx = context()
+    taken, mate, other = add_jobs(3)
+    _claim(settings, taken, "fitq-1@elsewhere", pid=1)
+
+    with caplog.at_level(logging.INFO, "worker.tasks"):
+        assert run_message(ctx, taken, [mate, other], worker=WORKER) == "succeeded"
+
+    assert [(row(j).status, row(j).worker) for j in (mate, other)] == [("succeeded", WORKER)] * 2
+    assert (row(taken).status, row(taken).worker, row(taken).attempts) == ("running", "fitq-1@elsewhere", 1)
+    assert f"job {mate} started: tensor attempt 1 on {WORKER} in a batch of 2 with {mate}" in caplog.text
+
+
+def test_a_refused_claim_of_more_waiting_jobs_still_runs_the_messages_jobs(context, add_jobs, row, caplog,
+                                                                          settings):
+    ctx = context()
+    first, named, waiting = add_jobs(3)
+    # The database refuses the claim of the waiting job (a trigger stands in for a lock timeout or a
+    # dropped connection between the named jobs' claim and this one); nothing in Python is patched.
+    engine = make_engine(settings.database)
+    with engine.begin() as conn:
+        conn.execute(text(f"CREATE TRIGGER refuse BEFORE UPDATE OF status ON jobs WHEN OLD.id = '{waiting}' "
+                          "BEGIN SELECT RAISE(ABORT, 'claim refused'); END"))
+    engine.dispose()
+
+    with caplog.at_level(logging.INFO, "worker.tasks"):
+        assert run_message(ctx, first, [named], worker=WORKER) == "succeeded"
+
+    assert [row(j).status for j in (first, named)] == ["succeeded", "succeeded"]
+    assert (row(waiting).status, row(waiting).attempts) == ("queued", 0)  # left for its own message
+    assert f"job {first}: claiming more waiting jobs failed; the message's jobs run alone" in caplog.text
+    assert f"in a batch of 2 with {first}" in caplog.text
+
+
+def test_a_message_for_a_job_that_does_not_exist_is_dropped(context, messages):
+    assert run_message(context(), jobs.new_id(), worker=WORKER) == "does not exist; message dropped"
+    assert messages() == {}
+
+
+def test_a_job_whose_process_died_here_is_taken_over_by_its_redelivery(context, add_jobs, row, settings):
+    (job_id,) = add_jobs(1)
+    _claim(settings, job_id, "fitq-1@box", pid=_dead_pid())  # the same host as WORKER
+
+    assert run_message(context(), job_id, worker=WORKER) == "succeeded"
+
+    assert (row(job_id).status, row(job_id).attempts, row(job_id).worker) == ("succeeded", 2, WORKER)
+
+
+def test_a_job_whose_process_died_here_on_every_attempt_fails_without_running(context, add_jobs, row,
+                                                                             settings, messages):
+    ctx = context(max_attempts=3)
+    (job_id,) = add_jobs(1)
+    _claim(settings, job_id, "fitq-1@box", pid=_dead_pid(), attempts=3)
+
+    assert run_message(ctx, job_id, worker=WORKER) == "failed: its worker process died on all 3 attempts"
+
+    job = row(job_id)
+    assert (job.status, job.attempts, job.result) == ("failed", 3, None)
+    assert job.error["type"] == "worker_lost" and "each of 3 attempts (last fitq-1@box" in job.error["message"]
+    assert messages() == {}
+
+
+def test_a_process_that_exited_is_not_alive_even_before_it_is_reaped():
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    os.waitid(os.P_PID, zombie.pid, os.WEXITED | os.WNOWAIT)  # exited, left unreaped: a zombie
+    assert not claims.alive(zombie.pid)
+    zombie.wait()
+    assert not claims.alive(zombie.pid) and claims.alive(os.getpid())
