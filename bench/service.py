@@ -8,19 +8,19 @@ jobs and sweeps go through, and how much memory the processes hold. Each run get
 import argparse
 import collections
 import importlib
-import math
-import os
 import re
 import secrets
 import time
-from datetime import datetime
 
 import psycopg
 import redis
 import requests
 
 from bench.clients import Clients, Submission
+from bench.procfs import children, has_torch, rss
+from bench.report import goal, heading, machine, ms, pct, percentiles, stamp
 from bench.stack import PG_ADMIN, Stop, fresh_stack, say, stop_on_signals
+from bench.waiter import TERMINAL, Waiter
 from service.settings import KNOWN_QUEUES, Settings
 
 # Faster than the defaults and nothing a client could trip over: no rate limit, no tokens, few logs
@@ -30,7 +30,6 @@ LATENCY_BODIES = ({"variant": "lstsq", "params": {"samples": 2000}}, {"variant":
 # Two small jobs that build a torch.optim optimizer: a lazy import would show as a slower first one.
 FIRST_JOB = {"variant": "module", "params": {"steps": 20, "samples": 100}}
 WARM_UP = 10
-TERMINAL = ("succeeded", "failed", "diverged", "cancelled")
 SKIPPED = re.compile(r"INFO worker\.tasks job [0-9a-f]{32} .*duplicate delivery skipped$", re.M)
 MB = 1024 * 1024
 
@@ -57,51 +56,6 @@ def arguments(argv=None):
     return parser.parse_args(argv)
 
 
-# ---------------------------------------------------------------------------------------------------
-# Numbers and tables
-
-
-def pct(values, q):
-    """The q-th percentile, nearest rank."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
-
-
-def ms(seconds):
-    return f"{seconds * 1000:8.1f} ms"
-
-
-def stamp(text):
-    return datetime.fromisoformat(text).timestamp()
-
-
-def machine():
-    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                  if line.startswith("model name")), "unknown CPU")
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"machine: nproc {len(os.sched_getaffinity(0))}, {model}; load average {load} (shared machine)"
-
-
-def heading(title):
-    say()
-    say(f"== {title} ==")
-    say(machine())
-
-
-def goal(text, met, value):
-    say(f"goal: {text}: {'met' if met else 'NOT met'} ({value})")
-
-
-def percentiles(rows):
-    width = max(len(label) for label, _ in rows)
-    say(f"{'':{width}}  {'p50':>11}  {'p95':>11}  {'max':>11}")
-    for label, values in rows:
-        if values:
-            say(f"{label:<{width}}  {ms(pct(values, 50))}  {ms(pct(values, 95))}  {ms(max(values))}")
-        else:
-            say(label)
-
-
 def batching_available():
     """Whether fits/batched/run.py is there with what the worker calls; (bool, why not)."""
     try:
@@ -114,48 +68,6 @@ def batching_available():
 
 # ---------------------------------------------------------------------------------------------------
 # Single jobs
-
-
-class Waiter:
-    """Waits for a job: over HTTP as a user would, or by reading its row, which costs the API nothing."""
-
-    def __init__(self, stack, timeout, poll_s):
-        self.base, self.timeout, self.poll_s = stack.base, timeout, poll_s
-        self.http = requests.Session()
-        self.db = psycopg.connect(stack.database.libpq_url, autocommit=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *_):
-        self.db.close()
-
-    def get(self, job_id):
-        return self.http.get(f"{self.base}/api/v1/jobs/{job_id}", timeout=10).json()
-
-    def row_status(self, job_id):
-        return self.db.execute("SELECT status FROM jobs WHERE id = %s", (job_id,)).fetchone()[0]
-
-    def run(self, body, quiet):
-        """Submit `body` and wait until it is terminal: (job document, seconds to the 202, seconds
-        until it was seen terminal: in its row when `quiet`, else over HTTP)."""
-        t0 = time.perf_counter()
-        r = self.http.post(f"{self.base}/api/v1/jobs", json=body, timeout=10)
-        answered = time.perf_counter() - t0
-        if r.status_code != 202:
-            raise RuntimeError(f"POST /jobs answered {r.status_code}: {r.text[:300]}")
-        job, deadline = r.json(), time.monotonic() + self.timeout
-        status = job["status"]
-        while status not in TERMINAL:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"job {job['id']} still {status} after {self.timeout:g} s")
-            time.sleep(self.poll_s)
-            status = self.row_status(job["id"]) if quiet else self.get(job["id"])["status"]
-        seen = time.perf_counter() - t0
-        job = self.get(job["id"])
-        if job["status"] != "succeeded":
-            raise RuntimeError(f"job {job['id']} {job['status']}: {job['error']}")
-        return job, answered, seen
 
 
 def overhead(job):
@@ -312,21 +224,6 @@ def sweep(stack, points, args, batch_size, note=""):
 
 # ---------------------------------------------------------------------------------------------------
 # Processes
-
-
-def rss(pid):
-    with open(f"/proc/{pid}/status") as status:
-        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:"))
-
-
-def children(pid):
-    with open(f"/proc/{pid}/task/{pid}/children") as kids:
-        return [int(k) for k in kids.read().split()]
-
-
-def has_torch(pid):
-    with open(f"/proc/{pid}/maps") as maps:
-        return "libtorch" in maps.read()
 
 
 def print_memory(stack, start):
