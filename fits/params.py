@@ -104,7 +104,7 @@ def variant_named(name):
     if not isinstance(name, str):
         raise ParamError("variant", f"must be a string, got {_kind(name)}")
     if name not in VARIANTS:
-        raise ParamError("variant", f"unknown variant {name!r}; known: {', '.join(sorted(VARIANTS))}")
+        raise ParamError("variant", f"unknown variant {_show(name)}; known: {', '.join(sorted(VARIANTS))}")
     return VARIANTS[name]
 
 

@@ -24,7 +24,7 @@ class State:
 def create_app(settings=None) -> Flask:
     """Build the API for `settings` (default: from the environment)."""
     from service import logs
-    from service.api import auth, cors, monitoring, problems, ratelimit
+    from service.api import auth, cors, hosts, monitoring, problems, ratelimit, redirects
     from service.api import routes as api
     from service.api.results import routes as results
     from service.web import dashboard, reference
@@ -32,21 +32,27 @@ def create_app(settings=None) -> Flask:
     settings = settings or Settings.from_env()
     logs.configure(settings)
     app = Flask(__name__, static_folder=None)  # no /static: the dashboard serves its few files itself
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    # One byte over the limit, so that a chunked body (no Content-Length, read up to this) that is too
+    # big shows it by its length: werkzeug would stop at the limit and hand on the truncated body.
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
     app.json.sort_keys = False
     engine = make_engine(settings.database)
     probe = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     app.extensions["fitq"] = State(settings, engine, make_sessionmaker(engine), make_celery(settings),
                                    probe, ratelimit.Limiter(probe, settings.rate_limit_per_minute))
     problems.register(app)
-    # A preflight is answered before it could need a token; a bad token still counts against its
-    # address before it is refused, so guessing is rate limited too.
+    # A foreign Host is refused first (DNS rebinding). A preflight is answered before it could need a
+    # token, and a cross-origin write refused before it could count; a bad token still counts against
+    # its address before it is refused, so guessing is rate limited too.
+    app.before_request(hosts.check)
     app.before_request(cors.preflight)
+    app.before_request(cors.cross_origin_write)
     app.before_request(auth.identify)
     app.before_request(ratelimit.limit)
     app.before_request(auth.require)
     app.after_request(ratelimit.headers)
     app.after_request(cors.headers)
+    app.after_request(redirects.rebase)
     app.register_blueprint(api.blueprint, url_prefix=auth.API_PREFIX)
     app.register_blueprint(results.blueprint, url_prefix=auth.API_PREFIX)
     app.register_blueprint(api.probes)

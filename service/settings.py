@@ -10,6 +10,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 KNOWN_QUEUES = ("fitq", "cpu", "gpu")
 # What a browser sends as Origin: scheme://host[:port], nothing after it.
 ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://(\[[0-9a-f:.]+\]|[^/\s:\[\]]+)(:[0-9]{1,5})?")
+# The names every loopback client may use for the API; ALLOWED_HOSTS replaces them.
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+# An allowed host: *, a DNS name, an IPv4 or an IPv6 address (without brackets).
+HOST_NAME = re.compile(r"\*|[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?|[0-9a-f:.]{2,45}")
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,14 @@ class Settings:
     max_queued_work: int = 100_000_000_000
     # Sweeps of at most this many jobs are sent at a single job's priority; larger ones wait behind them.
     small_sweep_jobs: int = 64
+    # Host names the API answers to (DNS rebinding): comma-separated, or *; empty means loopback names and HOST.
+    allowed_hosts: str = ""
+    # The public URL that redirects are built from (e.g. https://fitq.example); empty means http://HOST:PORT.
+    base_url: str = ""
+    # gunicorn worker class: gevent serves many slow or idle connections per process; sync one at a time.
+    api_worker_class: str = "gevent"
+    # Connections one gevent API worker holds open at once.
+    api_worker_connections: int = 1000
 
     @classmethod
     def from_env(cls, env=None, **overrides):
@@ -115,6 +127,24 @@ class Settings:
     def origins(self) -> list[str]:
         """The allowed CORS origins as a list."""
         return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def hosts(self) -> list[str]:
+        """Host names (lower case, no port) the API answers to, or ["*"]."""
+        named = [h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()]
+        if named:
+            return named
+        own = self.host.strip("[]").lower()
+        wildcard = own in ("0.0.0.0", "::", "")
+        return [*LOOPBACK_NAMES, *([] if wildcard or own in LOOPBACK_NAMES else [own])]
+
+    @property
+    def public_url(self) -> str:
+        """Where clients reach the API: BASE_URL, else http://HOST:PORT; no trailing slash."""
+        if self.base_url:
+            return self.base_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host and not self.host.startswith("[") else self.host
+        return f"http://{host}:{self.port}"
 
     def contradictions(self) -> list[str]:
         """Settings that cannot all hold at once; a process refuses to start on any of them."""
@@ -160,6 +190,15 @@ class Settings:
         if odd or ("*" in self.origins and len(self.origins) > 1):
             found.append(f"CORS_ORIGINS ({self.cors_origins!r}) must be * or origins like "
                          "https://example.com[:port] (no path, no trailing slash)")
+        if any(not HOST_NAME.fullmatch(h) for h in self.hosts) or ("*" in self.hosts and len(self.hosts) > 1):
+            found.append(f"ALLOWED_HOSTS ({self.allowed_hosts!r}) must be * or host names like fitq.example "
+                         "or 10.0.0.5 (no scheme, no port)")
+        if self.base_url and not ORIGIN.fullmatch(self.base_url.rstrip("/").lower()):
+            found.append(f"BASE_URL ({self.base_url!r}) must be a URL like https://fitq.example[:port] (no path)")
+        if self.api_worker_class not in ("gevent", "sync", "gthread"):
+            found.append(f"API_WORKER_CLASS ({self.api_worker_class!r}) must be gevent, gthread or sync")
+        if self.api_worker_connections < 1:
+            found.append(f"API_WORKER_CONNECTIONS ({self.api_worker_connections}) must be at least 1")
         return found
 
 

@@ -1,11 +1,16 @@
 """CORS, closed unless CORS_ORIGINS names who may call from a browser."""
 from flask import current_app, request
 
+from service.api.problems import Problem
+
 ALLOW_METHODS = "GET, POST"
 ALLOW_HEADERS = "Authorization, Content-Type, Idempotency-Key"
 # Headers a browser script may read besides the simple ones.
 EXPOSE_HEADERS = "Location, Retry-After, RateLimit-Limit, RateLimit-Remaining, Idempotent-Replayed"
 MAX_AGE_S = 600
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# Sec-Fetch-Site values that are no other origin's page: this origin's own, or the user at the address bar.
+OWN_SITES = ("same-origin", "none")
 
 
 def _allowed_origin():
@@ -39,3 +44,29 @@ def headers(response):
         response.vary.add("Origin")
         response.headers["Access-Control-Expose-Headers"] = EXPOSE_HEADERS
     return response
+
+
+def cross_origin_write():
+    """Before a request: refuse a write sent by a page on another origin that CORS_ORIGINS does not name.
+
+    A browser sends a cross-origin form post or no-cors fetch without asking first, so CORS alone
+    would only hide the answer; the write would be done. Clients outside a browser send no Origin."""
+    if request.method in SAFE_METHODS:
+        return None
+    origin = request.headers.get("Origin")
+    if origin is None:
+        if request.headers.get("Sec-Fetch-Site", "none") in OWN_SITES:
+            return None
+    elif _same_origin(origin) or _allowed_origin() is not None:
+        return None
+    raise Problem(403, f"a {request.method} from the page at {(origin or 'another site')[:100]!r} is refused: "
+                       "only this origin and CORS_ORIGINS may write", field="Origin")
+
+
+def _same_origin(origin):
+    # This API's own pages: the origin the request was sent to (its Host is on the allow-list), or BASE_URL.
+    settings = current_app.extensions["fitq"].settings
+    scheme, _, netloc = origin.lower().partition("://")
+    if origin.lower() == settings.public_url.lower():
+        return True
+    return scheme in ("http", "https") and netloc == request.host.lower()

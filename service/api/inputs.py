@@ -11,16 +11,25 @@ SUBMIT_FIELDS = ("variant", "params", "timeout_s")
 SWEEP_FIELDS = ("variant", "params", "grid", "timeout_s")
 MAX_SWEEP_POINTS = 10_000  # one sweep's jobs are inserted in one transaction
 MAX_KEY = 200  # the idempotency_key column's width
+JSON = "application/json"
+# No parameter needs more (a seed has 10); str() of a longer one can even raise past 4,300 digits.
+MAX_DIGITS = 30
 
 
-def json_object():
-    """The request body as a JSON object, or a 400 that says what is wrong with it."""
+def json_object(settings):
+    """The request body as a JSON object, or a 4xx that says what is wrong with it."""
+    # JSON only: a browser sends a form or text/plain to another origin without asking it first,
+    # application/json only after a CORS preflight that the API answers for CORS_ORIGINS alone.
+    if request.mimetype != JSON:
+        raise Problem(415, f"send the body as JSON, with Content-Type: {JSON}", field="Content-Type")
     raw = request.get_data(cache=False)
+    if len(raw) > settings.max_body_bytes:  # a chunked body, read one byte past the limit
+        raise Problem(413, f"the request body is over {settings.max_body_bytes:,} bytes (MAX_BODY_BYTES)")
     if not raw.strip():
         raise Problem(400, "the request body is empty; send a JSON object", field="body")
     try:
         # Strict UTF-8 first: json.loads(bytes) would let encoded surrogates through.
-        body = json.loads(raw.decode("utf-8"))
+        body = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique, parse_int=_integer)
     except UnicodeDecodeError as err:
         raise Problem(400, f"the request body is not valid UTF-8: {err.reason}", field="body") from None
     except RecursionError:
@@ -32,9 +41,27 @@ def json_object():
     return body
 
 
+def _unique(pairs):
+    # One value per key: keeping the last of two, as json does, hides what the client meant.
+    body = {}
+    for key, value in pairs:
+        if key in body:
+            raise Problem(400, f"the key {key[:60]!r} appears twice in one object; send it once", field="body")
+        body[key] = value
+    return body
+
+
+def _integer(text):
+    digits = len(text.lstrip("-"))
+    if digits > MAX_DIGITS:
+        raise Problem(422, f"an integer of {digits:,} digits is past every bound; none here takes more than "
+                           f"{MAX_DIGITS} digits", field="body")
+    return int(text)
+
+
 def submission(settings):
     """(variant, resolved params, requested params, timeout_s) from a POST /jobs body."""
-    body = json_object()
+    body = json_object(settings)
     for key in body:
         if key not in SUBMIT_FIELDS:
             raise Problem(422, f"unknown field; allowed: {', '.join(SUBMIT_FIELDS)}", field=key)
@@ -51,7 +78,7 @@ def submission(settings):
 def sweep_submission(settings):
     """(variant, base params as sent, grid, resolved params of every point, timeout_s) from a POST
     /sweeps body. Without a seed in params or grid, every point gets the same chosen seed."""
-    body = json_object()
+    body = json_object(settings)
     for key in body:
         if key not in SWEEP_FIELDS:
             raise Problem(422, f"unknown field; allowed: {', '.join(SWEEP_FIELDS)}", field=key)

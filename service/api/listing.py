@@ -150,6 +150,10 @@ def _cursor(raw, order):
         value = _moment_value(value) if by_time else value
         if not _is_value(value):
             raise ValueError
+        if isinstance(value, int):
+            # Our cursors hold floats; an integer past 64 bits would overflow the driver (a 500), and
+            # one within them compares the same as a float: losses and durations are floats.
+            value = float(value)
     except (ValueError, TypeError, RecursionError, binascii.Error, UnicodeDecodeError, OverflowError):
         raise Problem(400, "is not a cursor this listing handed out (or order_by changed)",
                       field="cursor") from None

@@ -97,7 +97,7 @@ HEADERS = {
 JOB, HEALTH, READY = ref("Job"), ref("Health"), ref("Ready")
 OPERATIONS = {
     "api.variants": Operation(200, {"type": "array", "items": ref("Variant")}),
-    "api.submit": Operation(202, JOB, (400, 409, 413, 422, 503), parameters=(IDEMPOTENCY_KEY,),
+    "api.submit": Operation(202, JOB, (400, 403, 409, 413, 415, 422, 503), parameters=(IDEMPOTENCY_KEY,),
                             body="Submission", headers=("Location", "Idempotent-Replayed"),
                             links=("api.show", "api.cancel", "results.history", "results.predict",
                                    "results.loss_plot", "results.fit_plot")),
@@ -105,8 +105,8 @@ OPERATIONS = {
         {"name": name, "in": "query", "required": False, "schema": LISTING[name]}
         for name in listing.LISTING_FIELDS)),
     "api.show": Operation(200, JOB, (404, 503), (JOB_ID_PARAMETER,)),
-    "api.cancel": Operation(200, JOB, (404, 409, 503), (JOB_ID_PARAMETER,)),
-    "api.create_sweep": Operation(202, ref("Sweep"), (400, 413, 422, 503), body="SweepSubmission",
+    "api.cancel": Operation(200, JOB, (403, 404, 409, 503), (JOB_ID_PARAMETER,)),
+    "api.create_sweep": Operation(202, ref("Sweep"), (400, 403, 413, 415, 422, 503), body="SweepSubmission",
                                   headers=("Location",)),
     "api.show_sweep": Operation(200, ref("Sweep"), (404, 503), (SWEEP_ID_PARAMETER,)),
     "results.history": Operation(200, ref("History"), (400, 404, 409, 503),
@@ -132,14 +132,17 @@ OPERATIONS = {
 }
 # Why each problem is answered; every one is application/problem+json.
 PROBLEMS = {
-    400: "The body is not a JSON object, or a header or query parameter is invalid.",
+    400: "The body is not a JSON object (or repeats a key), the Host is not one the API answers to, or "
+         "a header or query parameter is invalid.",
     401: "The bearer token is missing, malformed, unknown or revoked.",
-    403: "The token's scopes do not cover this request (read, submit, admin, metrics), or the job belongs to "
-         "another owner (cancel).",
+    403: "The token's scopes do not cover this request (read, submit, admin, metrics), the job belongs to "
+         "another owner (cancel), or a write comes from a browser page on an origin that is neither this "
+         "API's nor in CORS_ORIGINS.",
     404: "No job (or sweep) has this id, or no dashboard asset this name.",
     409: "The Idempotency-Key was used for a different request, the job has already finished (cancel), "
          "or it has no result yet (history, predict).",
     413: "The body is larger than the server's MAX_BODY_BYTES ({max_body_bytes}).",
+    415: "The body is not sent as Content-Type: application/json.",
     422: "The body asks for something invalid: an unknown variant, field or parameter, a wrong type, "
          "or a value out of range.",
     429: "Too many requests from this client (try again after Retry-After seconds), or a submission past "

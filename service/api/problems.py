@@ -6,6 +6,9 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_TYPE = "application/problem+json"
+# Client text echoed in a field or detail is cut here: a 60 KB name need not come back whole.
+MAX_FIELD = 200
+MAX_DETAIL = 600  # our own longest detail (the listing's allowed parameters) is under 400
 
 
 class Problem(Exception):
@@ -18,17 +21,22 @@ class Problem(Exception):
 
 def problem_response(status, detail, field=None, title=None, **extra):
     """A problem+json response."""
+    if field is not None:
+        field = _cut(field, MAX_FIELD)
+        detail = detail if detail.startswith(field) else f"{field}: {detail}"
     body = {"type": "about:blank", "title": title or HTTPStatus(status).phrase, "status": status,
-            "detail": detail}
+            "detail": _cut(detail, MAX_DETAIL)}
     if field is not None:
         body["field"] = field
-        if not detail.startswith(field):
-            body["detail"] = f"{field}: {detail}"
     body.update(extra)
     response = jsonify(body)
     response.status_code = status
     response.mimetype = PROBLEM_TYPE
     return response
+
+
+def _cut(text, most):
+    return text if len(text) <= most else text[:most - 3] + "..."
 
 
 def register(app):

@@ -15,10 +15,14 @@ def api(settings):
     """Serve the API with gunicorn (replaces this process)."""
     # With LOG_FORMAT=json gunicorn's own lines (start-up, access log) are JSON lines too.
     json_logs = ["--logger-class", "service.logs.gunicorn_logger"] if settings.log_format == "json" else []
+    # gevent: a connection that sends half a request and goes silent holds a greenlet, not a worker
+    # process, so it cannot keep other requests waiting (and long-lived streams cost little).
+    connections = (["--worker-connections", str(settings.api_worker_connections)]
+                   if settings.api_worker_class == "gevent" else [])
     os.execvp(sys.executable, [
         sys.executable, "-m", "gunicorn", "--bind", f"{settings.host}:{settings.port}",
-        "--workers", str(settings.api_workers), "--log-level", settings.log_level,
-        "--access-logfile", "-", *json_logs, "service.app:create_app()"])
+        "--workers", str(settings.api_workers), "--worker-class", settings.api_worker_class, *connections,
+        "--log-level", settings.log_level, "--access-logfile", "-", *json_logs, "service.app:create_app()"])
 
 
 def worker(settings):

@@ -101,11 +101,13 @@ def run(settings) -> int:
     children = []
     if not settings.redis_url:
         os.makedirs(settings.data_dir, exist_ok=True)
-        redis_port = embedded_redis.free_port()
-        env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
-        children.append(Child("redis", embedded_redis.command(redis_port, settings.data_dir), env))
+        # A password of this run's own: other local users could otherwise read or forge the queue
+        # and the worker roster. Each child gets it in REDIS_URL, which only this user can read.
+        redis_port, secret = embedded_redis.free_port(), embedded_redis.password()
+        env["REDIS_URL"] = embedded_redis.url(redis_port, secret)
+        children.append(Child("redis", embedded_redis.command(redis_port, settings.data_dir, secret=secret), env))
         children[0].start()
-        embedded_redis.wait_ready(redis_port, children[0].proc)
+        embedded_redis.wait_ready(redis_port, children[0].proc, secret=secret)
         settings = replace(settings, redis_url=env["REDIS_URL"])
         _resume(settings, cut_off_too=True)
     cli = [sys.executable, "-m", "service.cli.main"]
@@ -128,7 +130,7 @@ def run(settings) -> int:
             if child.due() and not stopping:
                 child.start()
                 if child.name == "redis":  # it came back empty: the queued jobs' messages are gone
-                    embedded_redis.wait_ready(redis_port, child.proc)
+                    embedded_redis.wait_ready(redis_port, child.proc, secret=secret)
                     _resume(settings, cut_off_too=False)
         time.sleep(0.2)
     print("\nfitq: stopping", file=sys.stderr, flush=True)

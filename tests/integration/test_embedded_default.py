@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import redis
 
 from service.api.document import job_document
@@ -31,7 +32,7 @@ def _start(tmp_path, port, name):
     except BaseException:
         up.stop()
         raise
-    redis_port = int(re.search(r"Redis redis://127\.0\.0\.1:(\d+)/", up.output()).group(1))
+    redis_port = int(re.search(r"Redis redis://:\*\*\*@127\.0\.0\.1:(\d+)/", up.output()).group(1))
     return up, redis_port
 
 
@@ -41,6 +42,9 @@ def test_fitq_up_runs_every_variant_and_keeps_results_after_a_restart(tmp_path):
     client = Client(f"http://127.0.0.1:{port}")
     try:
         assert client.http.get(f"{client.base}/readyz").json()["redis"] == "ok"
+        # The private Redis wants this run's password: another local user can neither read nor forge jobs.
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(port=redis_port).ping()
         submitted = [client.submit(v, seed=SEED) for v in ALL]
         finished = [client.wait(job["id"], timeout=180) for job in submitted]
         for job in finished:
@@ -100,7 +104,7 @@ def test_fitq_up_restarts_a_killed_worker_and_redis_and_loses_no_job(tmp_path):
     client = Client(f"http://127.0.0.1:{port}")
     try:
         up.wait_for_output("fitq is up at", timeout=120)
-        redis_port = int(re.search(r"Redis redis://127\.0\.0\.1:(\d+)/", up.output()).group(1))
+        redis_port = int(re.search(r"Redis redis://:\*\*\*@127\.0\.0\.1:(\d+)/", up.output()).group(1))
         long = client.submit("autograd", steps=20_000, samples=100, log_every=200)
         client.wait(long["id"], until={"running"}, timeout=60)
         os.kill(_stored_row(tmp_path, long["id"]).worker_pid, signal.SIGKILL)  # the solo worker
@@ -108,12 +112,18 @@ def test_fitq_up_restarts_a_killed_worker_and_redis_and_loses_no_job(tmp_path):
         resumed = client.wait(long["id"], timeout=120)  # the sweeper found its heartbeat stale
         assert resumed["status"] == "succeeded" and resumed["attempts"] == 2
 
-        os.kill(redis.Redis(port=redis_port).info()["process_id"], signal.SIGKILL)
+        os.kill(_redis(tmp_path, redis_port).info()["process_id"], signal.SIGKILL)
         up.wait_for_output("redis exited with -9; starting it again", timeout=30)
         after = _submit_until_accepted(client, "lstsq")
         assert client.wait(after, timeout=60)["status"] == "succeeded"
     finally:
         assert up.stop(signal.SIGINT) == 0, up.output()[-3000:]
+
+
+def _redis(data_dir, port):
+    # The password of this run, from the file only its user can read (the test runs as that user).
+    secret = (data_dir / "redis.conf").read_text().split()[1]
+    return redis.Redis(port=port, password=secret)
 
 
 def _submit_until_accepted(client, variant, timeout=30):

@@ -19,6 +19,9 @@ MAX_COMPARE = 50  # jobs side by side in one compare
 MAX_OVERLAY = 20  # curves in one chart: ten colours, then the same ten dashed
 MAX_X = 1000  # points one predict evaluates
 SVG = "image/svg+xml"
+# A plot opened on its own is a document of this origin: nothing in it may run, load or be framed.
+# Its look is presentation attributes only, so no style source is needed either.
+SVG_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
 
 @blueprint.get("/jobs/<job_id>/history")
@@ -133,5 +136,6 @@ def _numbers(field, most):
 
 def _svg(text):
     response = Response(text, mimetype=SVG)
+    response.headers["Content-Security-Policy"] = SVG_POLICY
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -28,7 +28,7 @@ def test_empty_body(submit, problem, rows, raw):
 
 
 def test_no_body_and_no_content_type(client, problem, rows):
-    problem(client.post("/api/v1/jobs"), 400, "body")
+    problem(client.post("/api/v1/jobs"), 415, "Content-Type")
     assert rows() == 0
 
 
