@@ -54,7 +54,7 @@ function askForToken(reason) {
 async function showWho() {
   const who = document.getElementById("whoami");
   try {
-    const me = await get("/api/v1/whoami");
+    const me = await get("whoami");
     who.textContent = me.auth ? `${me.owner}: ${me.scopes.join(", ")}${me.sees_all_owners ? " (all owners)" : ""}`
                               : "no token needed";
   } catch {
