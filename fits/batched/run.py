@@ -48,9 +48,13 @@ BUILDERS = {
     "optim": bv.rmsprop_cubics,
     "tensor": bv.tensor_cubics,
 }
-# Bytes of one (jobs x samples) array per chunk: CPU chunks stay in cache (512 KB was fastest here for
-# float32 tensors and float64 numpy alike: 1 MB halved numpy's pace), GPU ones bound memory.
+# Bytes of one (jobs x samples) array per chunk. On the CPU a chunk's arrays should stay in the 2 MB
+# L2 cache, but each chunk's step also costs a fixed 50-150 us of Python, autograd and optimizer work
+# (docs/benchmarks.md): the best size was measured per variant (2 MB for nn, module and optim, whose
+# fixed cost is the highest; 1 MB for tensor; 512 KB for the rest: 1 MB halves numpy's pace).
+# GPU chunks only bound memory.
 CHUNK_BYTES = {"cpu": 1 << 19, "cuda": 1 << 29}
+CPU_CHUNK_BYTES = {"nn": 1 << 21, "module": 1 << 21, "optim": 1 << 21, "tensor": 1 << 20}
 ITEM_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8}
 
 
@@ -70,7 +74,8 @@ def run_batch(variant: str, params_list: Sequence[Mapping], on_progress: Optiona
         data = sine(first["samples"], first["dtype"], first["device"])
         where = data.device.type
     row_bytes = first["samples"] * ITEM_BYTES.get(first["dtype"], 8)
-    size = max(1, CHUNK_BYTES.get(where, CHUNK_BYTES["cuda"]) // row_bytes)
+    budget = CPU_CHUNK_BYTES.get(variant, CHUNK_BYTES["cpu"]) if where == "cpu" else CHUNK_BYTES["cuda"]
+    size = max(1, budget // row_bytes)
     chunks = [BUILDERS[variant](params_list[i:i + size], data) for i in range(0, len(params_list), size)]
     runs = train_batch(chunks, len(params_list), steps=first["steps"], log_every=first["log_every"],
                        on_progress=on_progress, deadline=deadline)
