@@ -49,12 +49,12 @@ BUILDERS = {
     "tensor": bv.tensor_cubics,
 }
 # Bytes of one (jobs x samples) array per chunk. On the CPU a chunk's arrays should stay in the 2 MB
-# L2 cache, but each chunk's step also costs a fixed 50-150 us of Python, autograd and optimizer work
-# (docs/benchmarks.md): the best size was measured per variant (2 MB for nn, module and optim, whose
-# fixed cost is the highest; 1 MB for tensor; 512 KB for the rest: 1 MB halves numpy's pace).
+# L2 cache, but each chunk's step also costs a fixed 10-150 us of Python, autograd and optimizer work
+# (docs/benchmarks.md), so the size was measured per variant: 1 MB for tensor, nn, module and optim,
+# 512 KB for the rest (1 MB halves numpy's pace; custom_function's many temporaries want it small).
 # GPU chunks only bound memory.
 CHUNK_BYTES = {"cpu": 1 << 19, "cuda": 1 << 29}
-CPU_CHUNK_BYTES = {"nn": 1 << 21, "module": 1 << 21, "optim": 1 << 21, "tensor": 1 << 20}
+CPU_CHUNK_BYTES = {"module": 1 << 20, "nn": 1 << 20, "optim": 1 << 20, "tensor": 1 << 20}
 ITEM_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8}
 
 

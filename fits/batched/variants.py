@@ -38,10 +38,10 @@ def numpy_cubics(jobs: Sequence[Mapping], data) -> Stepper:
     """`numpy`: the hand-written forward and backward in numpy, on a (5, B) array of cubics."""
     x, y, design = data
     kind = x.dtype
-    # Each job's own stream, drawn as numpy_manual draws it; rates in the dtype a Python float meets.
-    draws = np.array([np.random.RandomState(job["seed"]).randn(4) for job in jobs]).astype(kind)
+    draws = numpy_draws(jobs).astype(kind)
     columns, folded = np.vstack([draws.T, -np.ones((1, len(jobs)), dtype=kind)]), fold(design, y, np.vstack)
     cubic = columns[:4]
+    # Rates in the dtype a Python float meets; grad_y_pred = 2 (y_pred - y), and the 2 is exact.
     twice_rates = 2.0 * np.array([job["learning_rate"] for job in jobs], dtype=kind)
     # Every step writes into the same two arrays: allocating them anew costs more than the products.
     residual, gradient = np.empty((len(jobs), len(y)), dtype=kind), np.empty_like(cubic)
@@ -52,11 +52,21 @@ def numpy_cubics(jobs: Sequence[Mapping], data) -> Stepper:
             np.matmul(columns.T, folded, out=residual)  # y_pred - y for every job
             loss = np.square(residual).sum(axis=1) if want_loss else None
             np.matmul(design, residual.T, out=gradient)  # grad_b_k / 2 = sum((y_pred - y) * x^k)
-            # grad_y_pred = 2 (y_pred - y): the 2 is exact, so it goes with the rate
             np.subtract(cubic, np.multiply(gradient, twice_rates, out=gradient), out=cubic)
         return loss
 
     return Stepper(step, lambda: cubic.T)
+
+
+def numpy_draws(jobs: Sequence[Mapping]) -> np.ndarray:
+    """(B, 4): row j is what numpy_manual draws for seed_j, its own RandomState(seed_j) stream."""
+    # One RandomState reseeded per job: the same numbers as a new one per job, 40x faster (a new
+    # RandomState costs about 0.1 ms, a tenth of a second for 1000 jobs).
+    stream, rows = np.random.RandomState(), []
+    for job in jobs:
+        stream.seed(job["seed"])
+        rows.append(stream.randn(4))
+    return np.array(rows)
 
 
 def fold(design, y, stack):

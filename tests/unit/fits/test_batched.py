@@ -2,11 +2,13 @@
 import math
 import time
 
+import numpy as np
 import pytest
 import torch
 
 from fits import batch_key, batched, nn_sequential, registry
 from fits.batched import models as batched_models
+from fits.batched import variants as batched_variants
 from fits.data import sine
 from fits.errors import FitTimeout
 from fits.seeding import normal_scalars
@@ -281,3 +283,13 @@ def test_jobs_of_different_keys_are_refused(params):
 
 def test_an_empty_batch_gives_no_results():
     assert batched.run_batch("tensor", []) == []
+
+
+def test_each_numpy_cubic_starts_where_numpy_manual_draws_its_seed():
+    seeds = [0, 1, 7, 12345, 2**32 - 1]
+
+    draws = batched_variants.numpy_draws([{"seed": seed} for seed in seeds])
+
+    for row, seed in zip(draws, seeds):
+        stream = np.random.RandomState(seed)
+        assert row.tolist() == [stream.randn() for _ in range(4)]
