@@ -8,11 +8,12 @@ job stays to its solo run (fits.registry.run), per variant, as tests/unit/fits/t
   (B, N) tensor is the same reduction as the solo loop's sum of N values (with one torch thread, as
   workers run, or up to 32,768 samples: past that, two threads split a solo sum but not a row sum).
 - numpy, tensor, autograd, module, nn: within 1e-5 relative on every logged loss; measured at most
-  1e-6 in float32 and 2e-15 in float64 (numpy). The cubic is one matrix product per batch
-  (fits/batched/variants.py says why), which sums in another order than the solo loop's `.sum()`.
-- optim: not reproducible. float32 RMSprop is chaotic: the rounding differences above are enough to
-  move it. Its logged losses agree to 1e-5 up to step 199, then drift: over seeds 0-19 on the
-  defaults, by up to 3-4% of the loss (median 0.1%) late in the run, on the CPU as on a GPU.
+  2e-6 in float32 (median 5e-7, 50 jobs) and 3e-15 in float64 (numpy). The cubic is one matrix
+  product per batch (fits/batched/variants.py says why), which sums in another order than the solo
+  loop's `.sum()`.
+- optim: not reproducible. RMSprop here is chaotic: the rounding differences above are enough to
+  move it, in float64 as in float32. Its logged losses agree to 1e-6 up to step 199, then drift:
+  seeds 0-3 on the defaults by up to 3.2% of the loss late in the run (3-4% over seeds 0-19).
 
 On a GPU nothing is bit for bit (the solo and batched reductions are launched with other shapes).
 dynamic (an order drawn per step and job, and SGD momentum that skips the unused weight) and lstsq
