@@ -64,7 +64,8 @@ def linear_kernels(jobs: int, bias: bool):
     """nn and optim (bias) and module (none): the product, MSELoss(sum) forward and backward, the
     weight's (and bias's) gradient, the update."""
     x = torch.linspace(-math.pi, math.pi, N)
-    rows, target = torch.stack([x ** k for k in range(0 if not bias else 1, 4)]), torch.sin(x).expand(jobs, N).contiguous()
+    rows = torch.stack([x ** k for k in range(0 if not bias else 1, 4)])
+    target = torch.sin(x).expand(jobs, N)  # a broadcast view, as fits.batched.updates.targets
     weight, shift, one = torch.randn(rows.shape[0], jobs).T, torch.randn(jobs, 1), torch.ones(())
 
     def step():
