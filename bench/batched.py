@@ -1,26 +1,26 @@
 """Batched fits per second, and how far each batched job lands from the same job run alone.
 
-    .venv/bin/python -m bench.batched                  # CPU: B = 1, 10, 100, 1000 (1000 for the fast ones)
+    .venv/bin/python -m bench.batched                  # CPU: B = 1, 10, 100, 1000
     .venv/bin/python -m bench.batched --device cuda    # GPU: B = 1, 10, 100, 1000, 10000, all but numpy
 
 Default-size jobs (2000 steps, 2000 samples, log every 100, the variant's default dtype and learning
 rate), seeds 0..B-1. A cell is the best of up to three runs of fits.batched.run_batch (one if a run
-takes over a second). A sample of jobs of the widest batch (first, middle, last) also runs alone
-through fits.registry.run: `solo` is the best of those runs' fits/s, `max rel diff` the largest
-relative difference of any of their logged losses from the batched ones; 0 is bit for bit.
+takes over a second), in wall-clock fits/s; `cpu` is the widest batch's rate in this process's CPU
+time, which other processes on a shared machine move less; `load` the 1-minute load average after
+the row. A sample of jobs of the widest batch (first, middle, last) also runs alone through
+fits.registry.run: `solo` is the best of those runs' fits/s, `max rel diff` the largest relative
+difference of any of their logged losses from the batched ones; 0 is bit for bit.
 Imports only fits, torch, numpy and the standard library, so it runs on a bare GPU machine.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import torch
 
 from fits import batched, catalog, registry
-
-# On 2 CPU cores a B = 1000 pass of the slower variants takes 10-20 s each: only these get it there.
-CPU_WIDE = ("numpy", "tensor", "autograd")
 
 
 def jobs(variant: str, count: int, device: str) -> list[dict]:
@@ -30,17 +30,18 @@ def jobs(variant: str, count: int, device: str) -> list[dict]:
     return [{**defaults, "seed": seed} for seed in range(count)]
 
 
-def best_rate(variant: str, batch: list[dict]) -> tuple[float, list]:
-    """Fits per second of run_batch over `batch`, the best of up to three runs, and the last results."""
-    best, results = 0.0, []
+def best_rate(variant: str, batch: list[dict]) -> tuple[float, float, list]:
+    """Fits per second of run_batch over `batch`, the best of up to three runs, in wall-clock and in
+    CPU time, and the last results."""
+    best, best_cpu, results = 0.0, 0.0, []
     for _ in range(3):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         results = batched.run_batch(variant, batch)
         took = time.perf_counter() - started
-        best = max(best, len(batch) / took)
+        best, best_cpu = max(best, len(batch) / took), max(best_cpu, len(batch) / (time.process_time() - cpu))
         if took > 1.0:
             break
-    return best, results
+    return best, best_cpu, results
 
 
 def solo_comparison(variant: str, batch: list[dict], results: list) -> tuple[float, float]:
@@ -59,19 +60,15 @@ def solo_comparison(variant: str, batch: list[dict], results: list) -> tuple[flo
 def row(variant: str, sizes: list[int], device: str) -> list[str]:
     """One table row: solo and batched fits/s per size, and the sampled max relative difference."""
     batched.run_batch(variant, [{**job, "steps": 10, "log_every": 10} for job in jobs(variant, 2, device)])
-    cells, widest = [], None
+    cells, cpu, widest = [], 0.0, None
     for size in sizes:
-        if device == "cpu" and size >= 1000 and variant not in CPU_WIDE:
-            cells.append(f"{'-':>8}")
-            continue
         batch = jobs(variant, size, device)
-        rate, results = best_rate(variant, batch)
+        rate, cpu, results = best_rate(variant, batch)
         cells.append(f"{rate:8.1f}")
         widest = (batch, results)
-    if widest is None:
-        return [f"{'-':>8}"] + cells + [f"{'-':>13}"]
     solo, difference = solo_comparison(variant, *widest)
-    return [f"{solo:8.1f}"] + cells + [f"{difference:13.1e}" if difference else f"{'0 (bit-exact)':>13}"]
+    return ([f"{solo:8.1f}"] + cells + [f"{cpu:8.1f}"]
+            + [f"{difference:13.1e}" if difference else f"{'0 (bit-exact)':>13}", f"{os.getloadavg()[0]:5.1f}"])
 
 
 def main(argv=None) -> None:
@@ -95,10 +92,8 @@ def main(argv=None) -> None:
     print(f"batched fits/s, default-size jobs, torch {torch.__version__} on {where}")
     if args.device == "cuda":
         print("numpy is CPU-only: it is in the CPU table, not this one")
-    elif any(size >= 1000 for size in sizes):
-        print(f"B >= 1000 only for {', '.join(CPU_WIDE)} on the CPU ('-': not run)")
     header = f"{'variant':16} {'solo':>8} " + " ".join(f"{'B=' + str(s):>8}" for s in sizes)
-    print(header + f" {'max rel diff':>13}")
+    print(header + f" {'cpu':>8} {'max rel diff':>13} {'load':>5}")
     for variant in variants:
         print(f"{variant:16} " + " ".join(row(variant, sizes, args.device)), flush=True)
 

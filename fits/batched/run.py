@@ -8,11 +8,12 @@ job stays to its solo run (fits.registry.run), per variant, as tests/unit/fits/t
   (B, N) tensor is the same reduction as the solo loop's sum of N values (with one torch thread, as
   workers run, or up to 32,768 samples: past that, two threads split a solo sum but not a row sum).
 - numpy, tensor, autograd, module, nn: within 1e-5 relative on every logged loss; measured at most
-  1e-6 in float32 and 2e-15 in float64 (numpy). The cubic is one matrix product per batch
-  (fits/batched/variants.py says why), which sums in another order than the solo loop's `.sum()`.
-- optim: not reproducible. float32 RMSprop is chaotic: the rounding differences above are enough to
-  move it. Its logged losses agree to 1e-5 up to step 199, then drift: over seeds 0-19 on the
-  defaults, by up to 3-4% of the loss (median 0.1%) late in the run, on the CPU as on a GPU.
+  2e-6 in float32 (median 5e-7, 50 jobs) and 3e-15 in float64 (numpy). The cubic is one matrix
+  product per batch (fits/batched/variants.py says why), which sums in another order than the solo
+  loop's `.sum()`.
+- optim: not reproducible. RMSprop here is chaotic: the rounding differences above are enough to
+  move it, in float64 as in float32. Its logged losses agree to 1e-6 up to step 199, then drift:
+  seeds 0-3 on the defaults by up to 3.2% of the loss late in the run (3-4% over seeds 0-19).
 
 On a GPU nothing is bit for bit (the solo and batched reductions are launched with other shapes).
 dynamic (an order drawn per step and job, and SGD momentum that skips the unused weight) and lstsq
@@ -48,9 +49,13 @@ BUILDERS = {
     "optim": bv.rmsprop_cubics,
     "tensor": bv.tensor_cubics,
 }
-# Bytes of one (jobs x samples) array per chunk: CPU chunks stay in cache (512 KB was fastest here for
-# float32 tensors and float64 numpy alike: 1 MB halved numpy's pace), GPU ones bound memory.
+# Bytes of one (jobs x samples) array per chunk. On the CPU a chunk's arrays should stay in the 2 MB
+# L2 cache, but each chunk's step also costs a fixed 10-150 us of Python, autograd and optimizer work
+# (docs/benchmarks.md), so the size was measured per variant: 1 MB for tensor, nn, module and optim,
+# 512 KB for the rest (1 MB halves numpy's pace; custom_function's many temporaries want it small).
+# GPU chunks only bound memory.
 CHUNK_BYTES = {"cpu": 1 << 19, "cuda": 1 << 29}
+CPU_CHUNK_BYTES = {"module": 1 << 20, "nn": 1 << 20, "optim": 1 << 20, "tensor": 1 << 20}
 ITEM_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8}
 
 
@@ -70,7 +75,8 @@ def run_batch(variant: str, params_list: Sequence[Mapping], on_progress: BatchPr
         data = sine(first["samples"], first["dtype"], first["device"])
         where = data.device.type
     row_bytes = first["samples"] * ITEM_BYTES.get(first["dtype"], 8)
-    size = max(1, CHUNK_BYTES.get(where, CHUNK_BYTES["cuda"]) // row_bytes)
+    budget = CPU_CHUNK_BYTES.get(variant, CHUNK_BYTES["cpu"]) if where == "cpu" else CHUNK_BYTES["cuda"]
+    size = max(1, budget // row_bytes)
     chunks = [BUILDERS[variant](params_list[i:i + size], data) for i in range(0, len(params_list), size)]
     runs = train_batch(chunks, len(params_list), steps=first["steps"], log_every=first["log_every"],
                        on_progress=on_progress, deadline=deadline)

@@ -2,11 +2,13 @@
 import math
 import time
 
+import numpy as np
 import pytest
 import torch
 
 from fits import batch_key, batched, nn_sequential, registry
 from fits.batched import models as batched_models
+from fits.batched import variants as batched_variants
 from fits.data import sine
 from fits.errors import FitTimeout
 from fits.seeding import normal_scalars
@@ -79,8 +81,9 @@ def test_a_close_variant_logs_each_jobs_solo_losses_within_1e_5(variant, params)
     assert len({tuple(losses(r)) for r in results}) == len(batch)  # each job ran its own fit
 
 
-@pytest.mark.parametrize("variant", ["tensor", "custom_function"])
+@pytest.mark.parametrize("variant", BIT_FOR_BIT + WITHIN_1E_5)
 def test_default_size_jobs_match_their_solo_runs(variant, params):
+    # 2000 steps x 2000 samples: the chunk sizes and history points the service runs.
     batch = jobs(params, variant, count=3)
 
     results = batched.run_batch(variant, batch)
@@ -89,18 +92,21 @@ def test_default_size_jobs_match_their_solo_runs(variant, params):
         if variant in BIT_FOR_BIT:
             assert result.loss_history == solo.loss_history and result.coefficients == solo.coefficients
         else:
-            assert_close(result, solo)
+            # float64 (numpy) to 1e-14 (measured 3e-15); float32 to 1e-5 (measured under 2e-6).
+            assert_close(result, solo, rel=1e-14 if variant == "numpy" else 1e-5)
 
 
-def test_optim_agrees_early_then_drifts_within_a_bound(params):
-    # float32 RMSprop is chaotic: the batched GEMM's rounding is enough to move its late losses.
+def test_optim_agrees_early_then_drifts_within_its_measured_bound(params):
+    # float32 RMSprop is chaotic: the batched product's rounding is enough to move its late losses
+    # (float64 drifts as far: 1e-2 for seed 1). Fixed seeds 0-3, default size: measured at most
+    # 3.2e-2 (seed 2) after step 199 and 6.2e-7 up to it; 3-4% over seeds 0-19 (docs/benchmarks.md).
     batch = jobs(params, "optim")
 
     results = batched.run_batch("optim", batch)
 
     for result, solo in zip(results, solo_runs("optim", batch)):
         assert losses(result)[:2] == pytest.approx(losses(solo)[:2], rel=1e-5)  # steps 99 and 199
-        assert_close(result, solo, rel=0.1)  # measured: up to 3% over seeds 0-19
+        assert_close(result, solo, rel=0.05)
 
 
 @pytest.mark.parametrize("variant", ["numpy", "tensor", "autograd", "nn", "custom_function"])
@@ -121,6 +127,34 @@ def test_a_diverging_job_ends_its_history_and_leaves_the_others_alone(variant, p
     # Progress goes on for the others; the diverged job's entry stays at its non-finite loss.
     assert [c[0] for c in calls] == list(range(30, 301, 30))
     assert all(not math.isfinite(c[2][1]) for c in calls[len(losses(diverged)) - 1:])
+
+
+def test_module_jobs_sharing_a_rate_diverge_each_at_its_own_point(params):
+    # module's learning rate is its batch's (torch.optim holds one per group), so no job can be
+    # given a rate of its own: just past the stable rate each job's error grows from its own init,
+    # and seed 2's overflows 5 steps before the others'.
+    batch = jobs(params, "module", learning_rate=5e-6, steps=100, log_every=5)
+
+    results = batched.run_batch("module", batch)
+
+    for result, solo in zip(results, solo_runs("module", batch)):
+        assert [t for t, _ in result.loss_history] == [t for t, _ in solo.loss_history]
+        assert not math.isfinite(result.final_loss) and not math.isfinite(losses(result)[-1])
+        assert losses(result)[:-1] == pytest.approx(losses(solo)[:-1], rel=1e-5)
+    assert len({r.loss_history[-1][0] for r in results}) == 2
+
+
+def test_optim_jobs_that_diverge_stop_where_their_solo_runs_do(params):
+    # RMSprop moves a weight at most 10 lr a step and its rate is the batch's: every job of a batch
+    # overflows at the same history point, so a lone diverging optim job cannot be made here.
+    batch = jobs(params, "optim", learning_rate=3e15, steps=300, log_every=1)
+
+    results = batched.run_batch("optim", batch)
+
+    for result, solo in zip(results, solo_runs("optim", batch)):
+        assert [t for t, _ in result.loss_history] == [t for t, _ in solo.loss_history] == [0, 1]
+        assert not math.isfinite(result.final_loss) and not math.isfinite(losses(result)[-1])
+        assert losses(result)[0] == pytest.approx(losses(solo)[0], rel=1e-5)
 
 
 def test_when_every_job_diverges_the_pass_stops(params):
@@ -237,9 +271,9 @@ def test_the_torch_free_key_names_exactly_the_variants_with_a_batched_pass():
     assert sorted(batch_key.BATCHABLE) == sorted(batched.BUILDERS)
 
 
-@pytest.mark.parametrize("variant", ["dynamic", "lstsq", "quartic"])
+@pytest.mark.parametrize("variant", ["dynamic", "lstsq"])
 def test_variants_without_a_batched_pass_run_alone(variant, params):
-    assert batched.batch_key(variant, params("dynamic")) is None
+    assert batched.batch_key(variant, params(variant)) is None
 
 
 def test_jobs_of_different_keys_are_refused(params):
@@ -249,3 +283,13 @@ def test_jobs_of_different_keys_are_refused(params):
 
 def test_an_empty_batch_gives_no_results():
     assert batched.run_batch("tensor", []) == []
+
+
+def test_each_numpy_cubic_starts_where_numpy_manual_draws_its_seed():
+    seeds = [0, 1, 7, 12345, 2**32 - 1]
+
+    draws = batched_variants.numpy_draws([{"seed": seed} for seed in seeds])
+
+    for row, seed in zip(draws, seeds):
+        stream = np.random.RandomState(seed)
+        assert row.tolist() == [stream.randn() for _ in range(4)]
