@@ -8,7 +8,7 @@ from datetime import datetime
 from tests.compose.client import Client
 from tests.compose.engine import sh
 from tests.compose.stack import TAG
-from tests.integration.expectations import ALL, check_succeeded
+from tests.integration.expectations import ALL, SEED, check_succeeded
 
 # Cheap fits of several variants and shapes, as tests/integration/test_compose_processes.py sends.
 JOBS = [{"variant": "tensor", "params": {"steps": 200, "samples": 200}},
@@ -48,7 +48,7 @@ def startup(stack):
 def variants(stack):
     """2. All nine variants succeed; custom_function reproduces the seed's 20 losses (1e-5 relative)."""
     client = stack.client
-    submitted = {v: client.submit(v) for v in ALL}
+    submitted = {v: client.submit(v, seed=SEED) for v in ALL}
     finished = {v: client.wait(j["id"], timeout=180) for v, j in submitted.items()}
     for job in finished.values():
         check_succeeded(job)  # custom_function's 20 losses against the seed's, 1e-5 relative, included
