@@ -24,8 +24,9 @@ class State:
 def create_app(settings=None) -> Flask:
     """Build the API for `settings` (default: from the environment)."""
     from service import logs
-    from service.api import auth, cors, hosts, monitoring, problems, ratelimit, redirects
+    from service.api import monitoring, problems
     from service.api import routes as api
+    from service.api.guards import auth, cors, hosts, ratelimit, redirects
     from service.api.results import routes as results
     from service.web import dashboard, reference
 

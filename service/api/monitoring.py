@@ -4,7 +4,7 @@ from flask import Blueprint, Response, current_app, jsonify
 
 from service import roster as workers
 from service.api import metrics
-from service.api.auth import API_PREFIX
+from service.api.guards.auth import API_PREFIX
 from service.api.problems import Problem
 
 blueprint = Blueprint("monitoring", __name__)

@@ -3,7 +3,8 @@ from dataclasses import dataclass
 from http import HTTPStatus
 
 from fits.params import MAX_HISTORY_POINTS
-from service.api import auth, inputs, listing
+from service.api import inputs, listing
+from service.api.guards import auth
 from service.api.problems import PROBLEM_TYPE
 from service.api.results import routes as results
 from service.api.schemas import JOB_ID, ref, schemas

@@ -6,8 +6,9 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
 from fits import catalog
-from service.api import inputs, listing, quota, tenancy
+from service.api import inputs, listing
 from service.api.document import job_document, sweep_document
+from service.api.guards import quota, tenancy
 from service.api.openapi import document as openapi_document
 from service.api.problems import Problem, problem_response
 from service.queue import HIGH_PRIORITY, LOW_PRIORITY, enqueue, enqueue_batches

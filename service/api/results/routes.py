@@ -2,7 +2,7 @@
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from fits.params import MAX_HISTORY_POINTS
-from service.api import tenancy
+from service.api.guards import tenancy
 from service.api.listing import NUMBER, bounded
 from service.api.problems import Problem
 from service.api.results import plots

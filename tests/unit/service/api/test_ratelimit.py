@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from service.api.ratelimit import WINDOW_S
+from service.api.guards.ratelimit import WINDOW_S
 from service.store import tokens
 
 
@@ -100,11 +100,11 @@ def test_zero_turns_it_off(make_app, redis_db):
 
 def test_redis_down_fails_open_and_warns_once(make_app, caplog):
     client = client_at(make_app(redis_url="redis://127.0.0.1:1/0", rate_limit_per_minute=1), "10.0.0.10")
-    with caplog.at_level(logging.WARNING, logger="service.api.ratelimit"):
+    with caplog.at_level(logging.WARNING, logger="service.api.guards.ratelimit"):
         for _ in range(3):
             response = client.get("/api/v1/variants")
             assert response.status_code == 200 and "RateLimit-Limit" not in response.headers
-    warnings = [r for r in caplog.records if r.name == "service.api.ratelimit"]
+    warnings = [r for r in caplog.records if r.name == "service.api.guards.ratelimit"]
     assert len(warnings) == 1 and "not enforced" in warnings[0].getMessage()
 
 

@@ -2,7 +2,7 @@
 many steps x samples, queued or running; past that a submission is a 429 that says what to wait for."""
 from flask import current_app
 
-from service.api import tenancy
+from service.api.guards import tenancy
 from service.api.problems import Problem
 from service.store import jobs
 

@@ -1,7 +1,7 @@
 """Bearer tokens on /api/v1: who is calling, and a 401 that says what is missing or wrong."""
 from flask import current_app, g, request
 
-from service.api import tenancy
+from service.api.guards import tenancy
 from service.api.problems import problem_response
 from service.store import tokens
 

@@ -6,7 +6,7 @@ import time
 import redis
 from flask import current_app, g, request
 
-from service.api.auth import caller, guarded
+from service.api.guards.auth import caller, guarded
 from service.api.problems import problem_response
 
 WINDOW_S = 60
