@@ -60,38 +60,38 @@ def pg_url(pg_database):
 @pytest.fixture(scope="session")
 def redis_url():
     """An emptied Redis database for the broker, held by this test run alone."""
-    db, client = _claim_redis_db()
+    db, claims = _claim_redis_db()
     url = f"{REDIS}/{db}"
     flush(url)
     yield url
-    client.flushdb()
-    client.close()
+    flush(url)
+    claims.delete(f"{CLAIM}{db}")
+    claims.close()
 
 
-# A run claims its Redis db with this key, so that two runs at once (CI beside a developer's run, or
-# the suite run twice on a loaded machine) never consume each other's messages.
-CLAIM = "fitq-tests:claimed-by"
+# A run claims its Redis db with a key in db 0 (which no test flushes), so that two runs at once (CI
+# beside a developer's run, or the suite run twice on a loaded machine) never take each other's messages.
+CLAIM = "fitq-tests:claimed-db:"
 CLAIM_TTL_S = 3 * 3600
 
 
 def flush(url):
-    """Empty this run's Redis db, keeping its claim on it."""
+    """Empty this run's Redis db (its claim lives in db 0 and stays)."""
     with redis.Redis.from_url(url, socket_connect_timeout=3) as client:
         client.flushdb()
-        client.set(CLAIM, os.getpid(), ex=CLAIM_TTL_S)
 
 
 def _claim_redis_db():
     candidates = [REDIS_DB] if os.environ.get("TEST_REDIS_DB") else [REDIS_DB, *range(13, 0, -1)]
+    claims = redis.Redis.from_url(f"{REDIS}/0", socket_connect_timeout=3)
     for db in candidates:
-        client = redis.Redis.from_url(f"{REDIS}/{db}", socket_connect_timeout=3)
         try:
-            if client.set(CLAIM, os.getpid(), nx=True, ex=CLAIM_TTL_S):
-                return db, client
+            if claims.set(f"{CLAIM}{db}", os.getpid(), nx=True, ex=CLAIM_TTL_S):
+                return db, claims
         except redis.ConnectionError as err:
             _unavailable("Redis", err)
-        client.close()
-    pytest.fail(f"every Redis db of {candidates} is claimed by another test run ({CLAIM}); "
+    claims.close()
+    pytest.fail(f"every Redis db of {candidates} is claimed by another test run ({CLAIM}N in db 0); "
                 "set TEST_REDIS_DB to one that is free")
 
 

@@ -5,11 +5,11 @@ import time
 
 import psycopg
 import pytest
-import redis
 
 from service.app import create_app
 from service.settings import Settings
 from service.store.migrate import upgrade
+from tests.integration.conftest import flush
 from tests.unit.service.stored import store
 
 
@@ -24,7 +24,7 @@ def app(pg_databases, redis_url, tmp_path):
     state.engine.dispose()
     state.celery.close()
     state.redis.close()
-    redis.Redis.from_url(redis_url).flushdb()  # the messages it sent name jobs no other test has
+    flush(redis_url)  # the messages it sent name jobs no other test has
 
 
 def _psql(app) -> str:
