@@ -58,12 +58,18 @@ def test_cancel_of_a_finished_job_changes_nothing(sessions):
                            result={"final_loss": 1.5, "duration_s": 2.0})
         job, changed = jobs.cancel(session=session, job_id=job_id)
         assert changed is False and job.status == JobStatus.SUCCEEDED.value
+    # The listing's columns and its order by loss read these, not the result document.
+    job = _row(sessions, job_id)
+    assert (job.final_loss, job.duration_s, job.progress_step) == (1.5, 2.0, job.progress_steps)
 
 
 def test_a_job_given_back_is_queued_afresh_and_sent_now(sessions):
     job_id, attempt = _running(sessions)
     with sessions() as session:
         assert jobs.beat(session=session, claims={job_id: attempt}, step=40) == {job_id}
+        job = jobs.get(session=session, job_id=job_id)
+        job.enqueued_at = jobs.now() - timedelta(hours=1)  # sent long ago: the sweeper would send it again
+        session.commit()
         assert jobs.give_back(session=session, job_id=job_id, attempt=attempt) is True
         assert jobs.give_back(session=session, job_id=job_id, attempt=attempt) is False
     job = _row(sessions, job_id)
@@ -83,15 +89,16 @@ def test_a_stale_attempt_can_neither_give_back_nor_abandon_nor_finish(sessions):
 
 
 def test_resent_marks_a_queued_job_sent_now_only_at_its_attempt(sessions):
-    job_id = _queued(sessions)
+    job_id, other_id = _queued(sessions), _queued(sessions)
     with sessions() as session:
-        job = jobs.get(session=session, job_id=job_id)
-        job.enqueued_at = jobs.now() - timedelta(hours=1)
+        for job in (jobs.get(session=session, job_id=job_id), jobs.get(session=session, job_id=other_id)):
+            job.enqueued_at = jobs.now() - timedelta(hours=1)
         session.commit()
         assert jobs.resent(session=session, job_id=job_id, attempt=1) is False
         assert not _recent(_row(sessions, job_id).enqueued_at)
         assert jobs.resent(session=session, job_id=job_id, attempt=0) is True
     assert _recent(_row(sessions, job_id).enqueued_at)
+    assert not _recent(_row(sessions, other_id).enqueued_at)  # only the job named
     with sessions() as session:
         jobs.claim(session=session, job_id=job_id, worker="w@h")
         assert jobs.resent(session=session, job_id=job_id, attempt=1) is False
