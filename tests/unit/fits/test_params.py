@@ -53,9 +53,24 @@ def test_the_schemas_a_client_reads_name_the_type_and_allow_null_only_for_a_draw
     ({"steps": 10**5000}, "params.steps: must be between 1 and 1000000, got an integer too long to show"),
     ({"dtype": "f" * 41}, "params.dtype: must be one of float32, float64, got '" + "f" * 36 + "..."),
     ({"dtype": "f" * 38}, "params.dtype: must be one of float32, float64, got '" + "f" * 38 + "'"),
+    ({"dtype": "f" * 39}, "params.dtype: must be one of float32, float64, got '" + "f" * 36 + "..."),
 ])
 def test_a_refusal_says_what_was_sent(params, message):
     # What the API's problem answers with: the field, the rule, and the client's value (or its kind).
     with pytest.raises(ParamError) as refused:
         resolve("tensor", params)
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize("name,params,message", [
+    (1, {}, "variant: must be a string, got int"),
+    (["tensor"], {}, "variant: must be a string, got an array"),
+    ("quartic", {}, "variant: unknown variant 'quartic'; known: autograd, custom_function, dynamic, lstsq, "
+                    "module, nn, numpy, optim, tensor"),
+    ("tensor", 5, "params: must be an object, got int"),
+    ("tensor", [], "params: must be an object, got an array"),
+])
+def test_a_refused_variant_or_params_object_says_what_was_sent(name, params, message):
+    with pytest.raises(ParamError) as refused:
+        resolve(name, params)
     assert str(refused.value) == message

@@ -187,3 +187,10 @@ def test_jobs_running_elsewhere_take_no_place_in_a_batch(context, add_jobs, row,
     claimed, _ = _claimed_by(context(batch_size=3), settings, third)
     assert claimed == [third, first, second]  # the batch is full, the oldest waiting jobs first
     assert [row(j).worker for j in elsewhere] == ["fitq-1@elsewhere"] * 2
+
+
+def test_older_jobs_of_other_variants_do_not_crowd_a_batch_out(context, add_jobs, row, settings):
+    add_jobs(4, variant="autograd")  # waiting longer, but they cannot share a tensor pass
+    first, second = add_jobs(2)
+    claimed, _ = _claimed_by(context(batch_size=2), settings, second)
+    assert claimed == [second, first]

@@ -3,7 +3,9 @@ job noticed so its fit stops. Written for the survivors of mutation testing (doc
 import time
 
 from service.store import jobs
+from worker import presence
 from worker.heartbeat import Heartbeat
+from worker.presence import Presence
 from worker.store import Store
 
 
@@ -60,3 +62,18 @@ def test_a_cancelled_job_is_noticed_and_the_run_stops_when_every_job_is_lost(set
             jobs.cancel(session=session, job_id=kept)
         assert beat.all_lost.wait(10)
         assert beat.lost == {kept, cancelled}
+
+
+def test_the_workers_report_lists_the_jobs_while_they_run(settings, add_jobs, redis_db, monkeypatch):
+    # `fitq workers` and the dashboard show what each worker runs from this report.
+    jobs_ids = add_jobs(2)
+    store, claims = _claimed(settings, jobs_ids)
+    report = Presence(client=redis_db, name="fitq-9@box", queues=["fitq"], pool="solo", interval_s=60, ttl_s=30,
+                      device="cpu").start()
+    monkeypatch.setattr(presence, "current", report)
+    try:
+        with Heartbeat(store, claims, interval_s=60):
+            assert report.document()["jobs"] == jobs_ids
+        assert report.document()["jobs"] == []
+    finally:
+        report.stop()
