@@ -143,3 +143,16 @@ def test_heartbeats_write_progress_and_device_and_answer_the_claims_that_hold(se
         assert jobs.beat(session=session, claims={job_id: attempt}) == {job_id}
     job = _row(sessions, job_id)
     assert job.progress_step == 300 and job.device == "cpu"  # a bare heartbeat keeps both
+
+
+def test_a_claim_stamps_the_start_and_a_takeover_starts_progress_afresh(sessions):
+    job_id, attempt = _running(sessions)
+    job = _row(sessions, job_id)
+    assert _recent(job.started_at) and job.started_at == job.heartbeat_at and job.worker_pid == 123
+    with sessions() as session:
+        jobs.beat(session=session, claims={job_id: attempt}, step=40)
+        loaded = jobs.get(session=session, job_id=job_id)  # in this session when the takeover returns it
+        taken = jobs.claim(session=session, job_id=job_id, worker="fitq-2@here", pid=456, takeover=attempt)
+        assert taken is loaded and (taken.attempts, taken.worker, taken.worker_pid) == (2, "fitq-2@here", 456)
+        assert taken.progress_step == 0
+    assert _row(sessions, job_id).progress_step == 0  # the new attempt's progress, not the lost one's
