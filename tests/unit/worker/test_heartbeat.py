@@ -36,6 +36,15 @@ def test_progress_and_the_device_are_written_while_the_job_runs(settings, add_jo
         assert not beat.lost and not beat.all_lost.is_set()
 
 
+def test_progress_after_a_quiet_spell_is_still_written(settings, add_jobs, row):
+    (job_id,) = add_jobs(1)
+    store, claims = _claimed(settings, [job_id])
+    with Heartbeat(store, claims, interval_s=60) as beat:
+        time.sleep(1.2)  # ticks with nothing to write (the first history point takes a while)
+        beat.step = 40
+        _until(lambda: row(job_id).progress_step == 40)
+
+
 def test_without_progress_a_heartbeat_still_comes_every_interval(settings, add_jobs, row):
     (job_id,) = add_jobs(1)
     store, claims = _claimed(settings, [job_id])
@@ -58,6 +67,7 @@ def test_a_cancelled_job_is_noticed_and_the_run_stops_when_every_job_is_lost(set
         beat.step = 20
         _until(lambda: row(kept).progress_step == 20)
         assert row(cancelled).progress_step == 0  # a lost claim's row is not written any more
+        assert beat.lost == {cancelled}  # still known as lost after a later beat
         with store.session() as session:
             jobs.cancel(session=session, job_id=kept)
         assert beat.all_lost.wait(10)
