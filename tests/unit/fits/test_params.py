@@ -4,7 +4,7 @@ import pytest
 
 from fits.catalog import VARIANTS
 from fits.errors import ParamError
-from fits.params import rules
+from fits.params import resolve, rules
 
 CASES = [(name, key, rule) for name, variant in sorted(VARIANTS.items())
          for key, rule in rules(variant).items()]
@@ -31,3 +31,46 @@ def test_check_and_schema_agree(variant, key, rule):
         # null is the one value the schema allows that the check does not see: resolve draws it.
         expected = schema.is_valid(value) and value is not None
         assert accepted == expected, (variant, key, value)
+
+
+def test_the_schemas_a_client_reads_name_the_type_and_allow_null_only_for_a_drawn_seed():
+    table = rules(VARIANTS["tensor"])
+    assert table["dtype"].schema() == {"type": "string", "enum": ["float32", "float64"]}
+    assert table["seed"].schema() == {"type": ["integer", "null"], "minimum": 0, "maximum": 2**32 - 1}
+    assert table["steps"].schema() == {"type": "integer", "minimum": 1, "maximum": 1_000_000}
+    assert jsonschema_rs.Draft202012Validator(table["seed"].schema()).is_valid(None)
+    assert not jsonschema_rs.Draft202012Validator(table["steps"].schema()).is_valid(None)
+
+
+@pytest.mark.parametrize("params,message", [
+    ({"steps": True}, "params.steps: must be an integer, got a boolean"),
+    ({"steps": "10"}, "params.steps: must be an integer, got a string"),
+    ({"steps": 1.5}, "params.steps: must be an integer, got a number"),
+    ({"steps": None}, "params.steps: must be an integer, got null"),
+    ({"steps": [1]}, "params.steps: must be an integer, got an array"),
+    ({"steps": {}}, "params.steps: must be an integer, got an object"),
+    ({"steps": 0}, "params.steps: must be between 1 and 1000000, got 0"),
+    ({"steps": 10**5000}, "params.steps: must be between 1 and 1000000, got an integer too long to show"),
+    ({"dtype": "f" * 41}, "params.dtype: must be one of float32, float64, got '" + "f" * 36 + "..."),
+    ({"dtype": "f" * 38}, "params.dtype: must be one of float32, float64, got '" + "f" * 38 + "'"),
+    ({"dtype": "f" * 39}, "params.dtype: must be one of float32, float64, got '" + "f" * 36 + "..."),
+])
+def test_a_refusal_says_what_was_sent(params, message):
+    # What the API's problem answers with: the field, the rule, and the client's value (or its kind).
+    with pytest.raises(ParamError) as refused:
+        resolve("tensor", params)
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize("name,params,message", [
+    (1, {}, "variant: must be a string, got int"),
+    (["tensor"], {}, "variant: must be a string, got an array"),
+    ("quartic", {}, "variant: unknown variant 'quartic'; known: autograd, custom_function, dynamic, lstsq, "
+                    "module, nn, numpy, optim, tensor"),
+    ("tensor", 5, "params: must be an object, got int"),
+    ("tensor", [], "params: must be an object, got an array"),
+])
+def test_a_refused_variant_or_params_object_says_what_was_sent(name, params, message):
+    with pytest.raises(ParamError) as refused:
+        resolve(name, params)
+    assert str(refused.value) == message

@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from service.store import jobs
 from service.store.db import make_engine, make_sessionmaker
+from service.store.models import Job
 from worker import claims
 from worker.tasks import run_message
 
@@ -33,11 +34,19 @@ def _dead_pid():
     return done.pid
 
 
-def test_a_named_job_of_another_shape_is_sent_back_to_the_queue_alone(context, add_jobs, row, messages):
+def _messages(caplog):
+    """The log lines, each whole (an operator reads them; a substring would pass a garbled line)."""
+    return {record.getMessage() for record in caplog.records}
+
+
+def test_a_named_job_of_another_shape_is_sent_back_to_the_queue_alone(context, add_jobs, row, messages,
+                                                                      caplog):
     ctx = context()
     (first,), (other,) = add_jobs(1), add_jobs(1, steps=300)
 
-    assert run_message(ctx, first, [other], worker=WORKER) == "succeeded"
+    with caplog.at_level(logging.INFO, "worker.tasks"):
+        assert run_message(ctx, first, [other], worker=WORKER) == "succeeded"
+    assert f"job {other}, named in job {first}'s message, has another shape; sent again alone" in _messages(caplog)
 
     assert row(first).status == "succeeded"
     assert row(other).status == "queued" and row(other).result is None
@@ -76,7 +85,7 @@ def test_a_refused_claim_of_more_waiting_jobs_still_runs_the_messages_jobs(conte
 
     assert [row(j).status for j in (first, named)] == ["succeeded", "succeeded"]
     assert (row(waiting).status, row(waiting).attempts) == ("queued", 0)  # left for its own message
-    assert f"job {first}: claiming more waiting jobs failed; the message's jobs run alone" in caplog.text
+    assert f"job {first}: claiming more waiting jobs failed; the message's jobs run alone" in _messages(caplog)
     assert f"in a batch of 2 with {first}" in caplog.text
 
 
@@ -114,3 +123,74 @@ def test_a_process_that_exited_is_not_alive_even_before_it_is_reaped():
     assert not claims.alive(zombie.pid)
     zombie.wait()
     assert not claims.alive(zombie.pid) and claims.alive(os.getpid())
+
+
+def _claimed_by(ctx, settings, job_id, also=()):
+    engine = make_engine(settings.database)
+    try:
+        with make_sessionmaker(engine)() as session:
+            claimed, why = claims.claim(session, ctx, job_id, WORKER, also)
+            return [job.id for job in claimed], why
+    finally:
+        engine.dispose()
+
+
+def test_every_job_a_delivery_claims_shows_this_worker_and_its_process(context, add_jobs, row, settings):
+    # The job page shows the worker; the pid is how a redelivery tells that the job's process died.
+    named, mate, *waiting = add_jobs(5)
+    claimed, why = _claimed_by(context(batch_size=4), settings, named, [mate])
+    assert why is None and claimed[:2] == [named, mate] and len(claimed) == 4
+    for job_id in claimed:
+        assert (row(job_id).status, row(job_id).worker, row(job_id).worker_pid) == ("running", WORKER, os.getpid())
+    assert sorted(row(j).status for j in waiting) == ["queued", "running", "running"]
+
+
+def test_a_delivery_fills_its_batch_to_batch_size_and_no_further(context, add_jobs, row, settings):
+    first, *rest = add_jobs(4)
+    claimed, _ = _claimed_by(context(batch_size=2), settings, first)
+    assert len(claimed) == 2 and claimed[0] == first
+    assert sum(row(j).status == "queued" for j in rest) == 2
+
+
+def test_a_job_taken_over_shows_the_new_process(context, add_jobs, row, settings):
+    (job_id,) = add_jobs(1)
+    _claim(settings, job_id, "fitq-1@box", pid=_dead_pid())
+    assert _claimed_by(context(), settings, job_id) == ([job_id], None)
+    assert (row(job_id).attempts, row(job_id).worker, row(job_id).worker_pid) == (2, WORKER, os.getpid())
+
+
+def test_a_finished_job_redelivered_after_its_process_exited_is_left_as_it_is(context, add_jobs, row, settings):
+    (job_id,) = add_jobs(1)
+    _claim(settings, job_id, "fitq-1@box", pid=_dead_pid())
+    engine = make_engine(settings.database)
+    with make_sessionmaker(engine)() as session:
+        assert jobs.finish(session=session, job_id=job_id, attempt=1, status="succeeded", result={"final_loss": 1.0})
+    engine.dispose()
+    assert _claimed_by(context(), settings, job_id) == ([], "is succeeded, not queued; duplicate delivery skipped")
+    assert (row(job_id).status, row(job_id).attempts) == ("succeeded", 1)
+
+
+def test_only_an_exited_process_of_this_host_counts_as_died_here():
+    dead = _dead_pid()
+    here, there = "fitq@2@box", "fitq@1@other"  # node names may hold an @; the host follows the last one
+    assert claims.died_here(Job(worker="fitq@1@box", worker_pid=dead), here)
+    assert not claims.died_here(Job(worker=there, worker_pid=dead), here)  # elsewhere: the sweeper decides
+    assert not claims.died_here(Job(worker="fitq@1@box", worker_pid=os.getppid()), here)  # still alive
+    assert not claims.died_here(Job(worker="fitq@1@box", worker_pid=os.getpid()), here)  # this very process
+    assert not claims.died_here(Job(worker=None, worker_pid=None), here)
+
+
+def test_jobs_running_elsewhere_take_no_place_in_a_batch(context, add_jobs, row, settings):
+    *elsewhere, first, second, third = add_jobs(5)
+    for job_id in elsewhere:  # the oldest of this shape, already running on another worker
+        _claim(settings, job_id, "fitq-1@elsewhere", pid=1)
+    claimed, _ = _claimed_by(context(batch_size=3), settings, third)
+    assert claimed == [third, first, second]  # the batch is full, the oldest waiting jobs first
+    assert [row(j).worker for j in elsewhere] == ["fitq-1@elsewhere"] * 2
+
+
+def test_older_jobs_of_other_variants_do_not_crowd_a_batch_out(context, add_jobs, row, settings):
+    add_jobs(4, variant="autograd")  # waiting longer, but they cannot share a tensor pass
+    first, second = add_jobs(2)
+    claimed, _ = _claimed_by(context(batch_size=2), settings, second)
+    assert claimed == [second, first]

@@ -1,0 +1,89 @@
+"""The heartbeat thread on a real SQLite file: the progress a user watches, and a cancelled or taken-over
+job noticed so its fit stops. Written for the survivors of mutation testing (docs/testing.md)."""
+import time
+
+from service.store import jobs
+from worker import presence
+from worker.heartbeat import Heartbeat
+from worker.presence import Presence
+from worker.store import Store
+
+
+def _until(check, timeout_s=10.0):
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, "not seen in time"
+        time.sleep(0.02)
+
+
+def _claimed(settings, ids):
+    store = Store(settings.database_url)
+    with store.session() as session:
+        return store, {i: jobs.claim(session=session, job_id=i, worker="w@here", pid=1).attempts for i in ids}
+
+
+def test_progress_and_the_device_are_written_while_the_job_runs(settings, add_jobs, row):
+    (job_id,) = add_jobs(1)
+    store, claims = _claimed(settings, [job_id])
+    with Heartbeat(store, claims, interval_s=60, device="cpu") as beat:
+        beat.step = 40
+        _until(lambda: row(job_id).progress_step == 40)
+        assert row(job_id).device == "cpu"
+        first = row(job_id).heartbeat_at
+        beat.step = 80
+        _until(lambda: row(job_id).progress_step == 80)
+        assert row(job_id).heartbeat_at > first
+        assert not beat.lost and not beat.all_lost.is_set()
+
+
+def test_progress_after_a_quiet_spell_is_still_written(settings, add_jobs, row):
+    (job_id,) = add_jobs(1)
+    store, claims = _claimed(settings, [job_id])
+    with Heartbeat(store, claims, interval_s=60) as beat:
+        time.sleep(1.2)  # ticks with nothing to write (the first history point takes a while)
+        beat.step = 40
+        _until(lambda: row(job_id).progress_step == 40)
+
+
+def test_without_progress_a_heartbeat_still_comes_every_interval(settings, add_jobs, row):
+    (job_id,) = add_jobs(1)
+    store, claims = _claimed(settings, [job_id])
+    first = row(job_id).heartbeat_at
+    with Heartbeat(store, claims, interval_s=0.2):
+        _until(lambda: row(job_id).heartbeat_at > first)
+        second = row(job_id).heartbeat_at
+        _until(lambda: row(job_id).heartbeat_at > second)
+    assert row(job_id).progress_step == 0
+
+
+def test_a_cancelled_job_is_noticed_and_the_run_stops_when_every_job_is_lost(settings, add_jobs, row):
+    kept, cancelled = add_jobs(2)
+    store, claims = _claimed(settings, [kept, cancelled])
+    with Heartbeat(store, claims, interval_s=0.1) as beat:
+        with store.session() as session:
+            jobs.cancel(session=session, job_id=cancelled)
+        _until(lambda: beat.lost == {cancelled})
+        assert not beat.all_lost.is_set()
+        beat.step = 20
+        _until(lambda: row(kept).progress_step == 20)
+        assert row(cancelled).progress_step == 0  # a lost claim's row is not written any more
+        assert beat.lost == {cancelled}  # still known as lost after a later beat
+        with store.session() as session:
+            jobs.cancel(session=session, job_id=kept)
+        assert beat.all_lost.wait(10)
+        assert beat.lost == {kept, cancelled}
+
+
+def test_the_workers_report_lists_the_jobs_while_they_run(settings, add_jobs, redis_db, monkeypatch):
+    # `fitq workers` and the dashboard show what each worker runs from this report.
+    jobs_ids = add_jobs(2)
+    store, claims = _claimed(settings, jobs_ids)
+    report = Presence(client=redis_db, name="fitq-9@box", queues=["fitq"], pool="solo", interval_s=60, ttl_s=30,
+                      device="cpu").start()
+    monkeypatch.setattr(presence, "current", report)
+    try:
+        with Heartbeat(store, claims, interval_s=60):
+            assert report.document()["jobs"] == jobs_ids
+        assert report.document()["jobs"] == []
+    finally:
+        report.stop()
