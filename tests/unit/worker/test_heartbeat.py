@@ -2,6 +2,8 @@
 job noticed so its fit stops. Written for the survivors of mutation testing (docs/testing.md)."""
 import time
 
+from sqlalchemy.exc import OperationalError
+
 from service.store import jobs
 from worker import presence
 from worker.heartbeat import Heartbeat
@@ -87,3 +89,36 @@ def test_the_workers_report_lists_the_jobs_while_they_run(settings, add_jobs, re
         assert report.document()["jobs"] == []
     finally:
         report.stop()
+
+
+class Outage:
+    """The worker's store with a database that can be taken away and given back. A SQLite file cannot
+    go away under an open connection, so the outage is raised here, where the store opens a session."""
+
+    def __init__(self, store):
+        self.store, self.down = store, False
+
+    def session(self):
+        if self.down:
+            raise OperationalError("BEGIN", {}, ConnectionRefusedError("database is down"))
+        return self.store.session()
+
+
+def test_a_database_outage_pauses_the_heartbeat_and_it_resumes_when_the_database_is_back(
+        settings, add_jobs, row, caplog):
+    (job_id,) = add_jobs(1)
+    store, claims = _claimed(settings, [job_id])
+    outage = Outage(store)
+    with Heartbeat(outage, claims, interval_s=0.2) as beat:
+        beat.step = 40
+        _until(lambda: row(job_id).progress_step == 40)
+        outage.down = True
+        beat.step = 80
+        time.sleep(1.5)  # several beats fail meanwhile; the fit is neither stopped nor told it lost its job
+        assert row(job_id).progress_step == 40
+        assert not beat.lost and not beat.all_lost.is_set()
+        outage.down = False
+        _until(lambda: row(job_id).progress_step == 80)  # the same thread writes again
+        assert not beat.lost
+    warnings = [r for r in caplog.records if "heartbeat of" in r.getMessage()]
+    assert len(warnings) == 1, "an outage is logged once, not at every beat"
