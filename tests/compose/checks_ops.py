@@ -1,7 +1,6 @@
 """Operations on a live stack: an upgrade with jobs in flight, and the backup drill of docs/operations.md."""
 import subprocess
 import time
-from collections import Counter
 
 from tests.compose.client import Client
 from tests.compose.engine import CACHE, ENV
@@ -19,10 +18,7 @@ def upgrade(stack, build):
     stack.wait_healthy(timeout=180)
     new = {c["Name"]: c["Image"] for c in stack.inspect(*stack.containers("api"), *stack.containers(stack.worker))}
     assert set(new.values()).isdisjoint(old.values()), "containers still run the old images"
-    jobs = client.settle(ids, timeout=300)
-    statuses = Counter(j["status"] for j in jobs.values())
-    attempts = Counter(j["attempts"] for j in jobs.values())
-    assert statuses == {"succeeded": 15}, statuses
+    _, attempts = client.all_succeeded(ids, timeout=300)
     return f"{len(new)} containers replaced by new images; 15/15 succeeded, attempts {dict(sorted(attempts.items()))}"
 
 

@@ -66,13 +66,10 @@ def load(stack):
             return clients[i % 8].submit(job["variant"], **job["params"])["id"]
 
         ids = list(pool.map(submit, range(300)))
-    jobs = stack.client.settle(ids, timeout=300)
+    jobs, attempts = stack.client.all_succeeded(ids, timeout=300)
     took = time.monotonic() - began
-    statuses = Counter(j["status"] for j in jobs.values())
-    attempts = Counter(j["attempts"] for j in jobs.values())
     hosts = stack.hostnames()
     per_worker = Counter(hosts.get(j["worker"].split("@")[-1], j["worker"]) for j in jobs.values())
-    assert statuses == {"succeeded": 300}, statuses
     assert attempts == {1: 300}, attempts
     assert len(per_worker) == 3 and set(per_worker) <= set(hosts.values()), per_worker
     return (f"300/300 succeeded in {took:.0f} s, attempts 1 each; per worker "
@@ -87,10 +84,7 @@ def scale(stack):
     stack.up(5)
     stack.wait_ready(5)
     stack.up(1)
-    jobs = client.settle(ids, timeout=300)
-    statuses = Counter(j["status"] for j in jobs.values())
-    attempts = Counter(j["attempts"] for j in jobs.values())
-    assert statuses == {"succeeded": 30}, statuses
+    _, attempts = client.all_succeeded(ids, timeout=300)
     # A worker stopped by the scale-down hands its job back (attempt 2 runs it); never a 3rd attempt.
     assert set(attempts) <= {1, 2}, attempts
     assert len(stack.containers(stack.worker)) == 1

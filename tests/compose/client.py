@@ -1,5 +1,6 @@
 """fitq's HTTP API as the checks use it: a real token, bounded waits, bulk reads through the listing."""
 import time
+from collections import Counter
 
 import requests
 
@@ -69,3 +70,10 @@ class Client:
         missing = set(ids) - jobs.keys()
         assert not missing, f"{len(missing)} jobs not listed: {sorted(missing)[:3]}"
         return {i: jobs[i] for i in ids}
+
+    def all_succeeded(self, ids, timeout=300) -> tuple[dict, Counter]:
+        """settle(ids), asserting every job succeeded; ({id: job}, how many jobs took each attempt count)."""
+        jobs = self.settle(ids, timeout=timeout)
+        statuses = Counter(j["status"] for j in jobs.values())
+        assert statuses == {"succeeded": len(ids)}, statuses
+        return jobs, Counter(j["attempts"] for j in jobs.values())
