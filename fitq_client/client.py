@@ -25,19 +25,21 @@ class Client:
     def __repr__(self) -> str:
         return f"<fitq Client {self.url}>"
 
-    def submit(self, variant: str, *, timeout_s: int | None = None, idempotency_key: str | None = None,
-               **params: Any) -> Job:
-        """Submit a job of `variant` with these parameters; the queued job's handle."""
-        body: dict[str, Any] = {"variant": variant, "params": params}
+    def submit(self, variant: str, params: dict[str, Any] | None = None, /, *, timeout_s: int | None = None,
+               idempotency_key: str | None = None, **more: Any) -> Job:
+        """Submit a job of `variant` with these parameters (a dict, keywords, or both); the queued job's
+        handle. Left out, a parameter takes the variant's default."""
+        body: dict[str, Any] = {"variant": variant, "params": {**(params or {}), **more}}
         if timeout_s is not None:
             body["timeout_s"] = timeout_s
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         return Job(self.transport, self.transport.post("/api/v1/jobs", body, headers))
 
-    def sweep(self, variant: str, grid: dict[str, list[Any]], *, timeout_s: int | None = None,
-              **params: Any) -> Sweep:
-        """Submit one job per combination of the grid's values (the other parameters fixed)."""
-        body: dict[str, Any] = {"variant": variant, "params": params, "grid": grid}
+    def sweep(self, variant: str, grid: dict[str, list[Any]], params: dict[str, Any] | None = None, /, *,
+              timeout_s: int | None = None, **more: Any) -> Sweep:
+        """Submit one job per combination of the grid's values (name -> list), the other parameters fixed
+        (a dict, keywords, or both)."""
+        body: dict[str, Any] = {"variant": variant, "params": {**(params or {}), **more}, "grid": grid}
         if timeout_s is not None:
             body["timeout_s"] = timeout_s
         return Sweep(self.transport, self.transport.post("/api/v1/sweeps", body), self.jobs)

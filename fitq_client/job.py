@@ -7,12 +7,13 @@ from urllib.parse import quote
 from fitq_client import sse
 from fitq_client.errors import FitqError, StreamUnavailable
 from fitq_client.models import FINISHED, History, JobError, Point, Progress, Result
+from fitq_client.polling import until
 from fitq_client.transport import Transport
 
-PATIENCE_S = 60.0  # how long a wait rides out an API that stopped answering (a restart, a deploy)
 RECONNECTS = 5  # a broken stream is reopened (from its last event id) this many times before polling
 
 OnProgress = Callable[[Progress], object]
+Notify = Callable[[str], object]
 
 
 class Job:
@@ -103,22 +104,28 @@ class Job:
             if event.event == "end":
                 return
 
-    def wait(self, progress: OnProgress | None = None, timeout: float | None = None,
-             poll_s: float = 1.0, stream: bool = True) -> "Job":
+    def wait(self, progress: OnProgress | None = None, timeout: float | None = None, poll_s: float = 1.0,
+             stream: bool = True, notify: Notify | None = None) -> "Job":
         """Follow the job to its end, from its event stream or, where none opens (or stream=False), by
-        polling; calls `progress` with each Progress. Returns the handle, refreshed; TimeoutError after
-        `timeout` s."""
+        polling every poll_s at most; calls `progress` with each Progress read, and `notify` with a line
+        when the wait changes course (a stream that broke, an API that stopped answering). Returns the
+        handle, refreshed; TimeoutError after `timeout` s."""
         deadline = None if timeout is None else time.monotonic() + timeout
         self.stream_notice = None
-        if not self.finished and not stream:
-            self._poll(progress, deadline, poll_s)
-        elif not self.finished:
+        if stream and not self.finished:
             try:
                 self._stream(progress, deadline)
+                return self.refresh()
             except StreamUnavailable as err:
                 self.stream_notice = f"{err}; polling instead"
-                self._poll(progress, deadline, poll_s)
-        return self.refresh()
+                # An API without streams (404, 405) is no news; a stream that failed is (a buffering proxy).
+                if notify and err.status not in (404, 405):
+                    notify(self.stream_notice)
+        report = (lambda job: progress(job.progress)) if progress else (lambda job: None)
+        try:
+            return until(self.refresh, lambda job: job.finished, report, notify, poll_s, deadline, first=self)
+        except TimeoutError:
+            raise TimeoutError(f"job {self.id} is still {self.status} after the wait's timeout") from None
 
     def _stream(self, progress: OnProgress | None, deadline: float | None) -> None:
         # A stream that breaks, or closes before its `end`, is reopened from the last event it delivered
@@ -147,27 +154,6 @@ class Job:
             if breaks > RECONNECTS:
                 raise StreamUnavailable(f"the event stream kept breaking ({why})")
             time.sleep(min(0.1 * 2 ** breaks, 5.0))
-
-    def _poll(self, progress: OnProgress | None, deadline: float | None, longest_s: float) -> None:
-        # Poll quickly at first (small jobs end within a second), then every longest_s; an API that stops
-        # answering for a while (restarted, redeployed) is waited for, up to PATIENCE_S at a time.
-        delay, lost_at, shown = 0.05, None, None
-        while True:
-            if progress and (self.progress, self.status) != shown:
-                shown = (self.progress, self.status)
-                progress(self.progress)
-            if self.finished:
-                return
-            _check(deadline, self)
-            time.sleep(delay)
-            delay = min(delay * 1.5, longest_s)
-            try:
-                self.refresh()
-                lost_at = None
-            except FitqError as err:
-                if not err.transient or (lost_at is not None and time.monotonic() - lost_at > PATIENCE_S):
-                    raise
-                lost_at = lost_at if lost_at is not None else time.monotonic()
 
 
 def _check(deadline: float | None, job: Job) -> None:

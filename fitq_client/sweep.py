@@ -4,9 +4,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
-from fitq_client.errors import FitqError
-from fitq_client.job import PATIENCE_S, Job
+from fitq_client.job import Job
 from fitq_client.models import FINISHED
+from fitq_client.polling import until
 from fitq_client.transport import Transport
 
 
@@ -62,25 +62,13 @@ class Sweep:
         return self
 
     def wait(self, progress: Callable[["Sweep"], object] | None = None, timeout: float | None = None,
-             poll_s: float = 1.0) -> "Sweep":
-        """Poll until every job has ended, calling `progress` with the handle at each change."""
+             poll_s: float = 1.0, notify: Callable[[str], object] | None = None) -> "Sweep":
+        """Poll until every job has ended, calling `progress` with the handle at each reading and `notify`
+        with a line when the API stops answering for a while; TimeoutError after `timeout` s."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        delay, lost_at, shown = 0.05, None, None
-        while True:
-            if progress and self.counts != shown:
-                shown = self.counts
-                progress(self)
-            if self.finished:
-                return self
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"sweep {self.id} has {self.done} of {self.size} jobs finished after the "
-                                   "wait's timeout")
-            time.sleep(delay)
-            delay = min(delay * 1.5, poll_s)
-            try:
-                self.refresh()
-                lost_at = None
-            except FitqError as err:
-                if not err.transient or (lost_at is not None and time.monotonic() - lost_at > PATIENCE_S):
-                    raise
-                lost_at = lost_at if lost_at is not None else time.monotonic()
+        report = progress or (lambda sweep: None)
+        try:
+            return until(self.refresh, lambda sweep: sweep.finished, report, notify, poll_s, deadline, first=self)
+        except TimeoutError:
+            raise TimeoutError(f"sweep {self.id} has {self.done} of {self.size} jobs finished after the "
+                               "wait's timeout") from None

@@ -29,6 +29,8 @@ class Api(http.server.BaseHTTPRequestHandler):
         if self.path == "/api/v1/jobs/j1":
             self.polls.append(1)
             return self._json(200, DONE if len(self.polls) > 1 else RUNNING)
+        if self.path == "/api/v1/jobs/j1/events" and self.streams == "buffered":
+            return self._json(200, {"a proxy": "that answered in its own way"})
         if self.path == "/api/v1/jobs/j1/events" and self.streams:
             last = self.headers.get("Last-Event-ID")
             self.opened.append(last)
@@ -87,6 +89,14 @@ def test_wait_polls_an_api_without_streams_and_says_so(api):
     assert job.wait(progress=seen.append, poll_s=0.05).status == "succeeded"
     assert [p.status for p in seen] == ["running", "succeeded"]
     assert "polling instead" in job.stream_notice
+
+
+def test_a_stream_that_cannot_be_read_is_told_before_the_wait_polls(api):
+    Api.streams = "buffered"
+    _, job = _running(api)
+    notes = []
+    assert job.wait(notify=notes.append, poll_s=0.05).status == "succeeded"
+    assert notes == ["/api/v1/jobs/j1/events did not answer with an event stream; polling instead"]
 
 
 def test_events_on_an_api_without_streams_is_stream_unavailable_a_fitq_error(api):
