@@ -7,7 +7,7 @@ from urllib.parse import quote
 from fitq_client import sse
 from fitq_client.errors import FitqError, StreamUnavailable
 from fitq_client.models import FINISHED, History, JobError, Point, Progress, Result
-from fitq_client.polling import until
+from fitq_client.polling import changes, until
 from fitq_client.transport import Transport
 
 RECONNECTS = 5  # a broken stream is reopened (from its last event id) this many times before polling
@@ -108,7 +108,8 @@ class Job:
              stream: bool = True, notify: Notify | None = None) -> "Job":
         """Follow the job to its end, from its event stream or, where none opens (or stream=False), by
         polling every poll_s at most; calls `progress` with each Progress read, and `notify` with a line
-        when the wait changes course (a stream that broke, an API that stopped answering). Returns the
+        when the wait changes course (a stream that broke, an API that stopped answering); polling calls
+        `progress` only when what it read changed. Returns the
         handle, refreshed; TimeoutError after `timeout` s."""
         deadline = None if timeout is None else time.monotonic() + timeout
         self.stream_notice = None
@@ -121,9 +122,9 @@ class Job:
                 # An API without streams (404, 405) is no news; a stream that failed is (a buffering proxy).
                 if notify and err.status not in (404, 405):
                     notify(self.stream_notice)
-        report = (lambda job: progress(job.progress)) if progress else (lambda job: None)
         try:
-            return until(self.refresh, lambda job: job.finished, report, notify, poll_s, deadline, first=self)
+            return until(self.refresh, lambda job: job.finished, changes(progress, lambda job: job.progress),
+                         notify, poll_s, deadline, first=self)
         except TimeoutError:
             raise TimeoutError(f"job {self.id} is still {self.status} after the wait's timeout") from None
 

@@ -1,7 +1,7 @@
 """Reading something again until it is finished, riding out an API that stops answering for a while."""
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fitq_client.errors import FitqError
 
@@ -34,3 +34,16 @@ def until(fetch: Callable[[], T], finished: Callable[[T], bool], report: Callabl
                 lost_at = time.monotonic()
                 if notify:
                     notify(f"{err}; trying again for up to {PATIENCE_S:g} s")
+
+
+def changes(call: Callable[[Any], object] | None, key: Callable[[Any], Any]) -> Callable[[Any], None]:
+    """A report for polling that calls `call` with key(reading) when it differs from the last one."""
+    last: list[Any] = []
+
+    def report(reading: Any) -> None:
+        value = key(reading)
+        if call and last != [value]:
+            last[:] = [value]
+            call(value)
+
+    return report

@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 from fitq_client.job import Job
 from fitq_client.models import FINISHED
-from fitq_client.polling import until
+from fitq_client.polling import changes, until
 from fitq_client.transport import Transport
 
 
@@ -63,10 +63,10 @@ class Sweep:
 
     def wait(self, progress: Callable[["Sweep"], object] | None = None, timeout: float | None = None,
              poll_s: float = 1.0, notify: Callable[[str], object] | None = None) -> "Sweep":
-        """Poll until every job has ended, calling `progress` with the handle at each reading and `notify`
+        """Poll until every job has ended, calling `progress` with the handle when its counts change and `notify`
         with a line when the API stops answering for a while; TimeoutError after `timeout` s."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        report = progress or (lambda sweep: None)
+        report = changes(progress and (lambda counts: progress(self)), lambda sweep: sweep.counts)
         try:
             return until(self.refresh, lambda sweep: sweep.finished, report, notify, poll_s, deadline, first=self)
         except TimeoutError:
