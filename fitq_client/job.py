@@ -105,12 +105,12 @@ class Job:
                 return
 
     def wait(self, progress: OnProgress | None = None, timeout: float | None = None, poll_s: float = 1.0,
-             stream: bool = True, notify: Notify | None = None) -> "Job":
+             stream: bool = True, notify: Notify | None = None, changes_only: bool = True) -> "Job":
         """Follow the job to its end, from its event stream or, where none opens (or stream=False), by
-        polling every poll_s at most; calls `progress` with each Progress read, and `notify` with a line
-        when the wait changes course (a stream that broke, an API that stopped answering); polling calls
-        `progress` only when what it read changed. Returns the
-        handle, refreshed; TimeoutError after `timeout` s."""
+        polling every poll_s at most. `progress` gets a Progress per event (polling: per change read, or
+        per reading with changes_only=False);
+        `notify` a line when the wait changes course (a stream that failed, an API that stopped
+        answering). Returns the handle, refreshed; TimeoutError after about `timeout` s."""
         deadline = None if timeout is None else time.monotonic() + timeout
         self.stream_notice = None
         if stream and not self.finished:
@@ -123,8 +123,8 @@ class Job:
                 if notify and err.status not in (404, 405):
                     notify(self.stream_notice)
         try:
-            return until(self.refresh, lambda job: job.finished, changes(progress, lambda job: job.progress),
-                         notify, poll_s, deadline, first=self)
+            report = changes(progress, lambda job: job.progress, changes_only)
+            return until(self.refresh, lambda job: job.finished, report, notify, poll_s, deadline, first=self)
         except TimeoutError:
             raise TimeoutError(f"job {self.id} is still {self.status} after the wait's timeout") from None
 

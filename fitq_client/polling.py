@@ -36,13 +36,15 @@ def until(fetch: Callable[[], T], finished: Callable[[T], bool], report: Callabl
                     notify(f"{err}; trying again for up to {PATIENCE_S:g} s")
 
 
-def changes(call: Callable[[Any], object] | None, key: Callable[[Any], Any]) -> Callable[[Any], None]:
-    """A report for polling that calls `call` with key(reading) when it differs from the last one."""
+def changes(call: Callable[[Any], object] | None, key: Callable[[Any], Any],
+            only: bool = True) -> Callable[[Any], None]:
+    """A report for polling that calls `call` with key(reading) when it differs from the last one (or
+    every time, only=False)."""
     last: list[Any] = []
 
     def report(reading: Any) -> None:
         value = key(reading)
-        if call and last != [value]:
+        if call and (not only or last != [value]):
             last[:] = [value]
             call(value)
 

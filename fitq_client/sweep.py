@@ -62,11 +62,13 @@ class Sweep:
         return self
 
     def wait(self, progress: Callable[["Sweep"], object] | None = None, timeout: float | None = None,
-             poll_s: float = 1.0, notify: Callable[[str], object] | None = None) -> "Sweep":
-        """Poll until every job has ended, calling `progress` with the handle when its counts change and `notify`
+             poll_s: float = 1.0, notify: Callable[[str], object] | None = None,
+             changes_only: bool = True) -> "Sweep":
+        """Poll until every job has ended, calling `progress` with the handle when its counts change (or at
+        each reading, changes_only=False) and `notify`
         with a line when the API stops answering for a while; TimeoutError after `timeout` s."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        report = changes(progress and (lambda counts: progress(self)), lambda sweep: sweep.counts)
+        report = changes(progress and (lambda counts: progress(self)), lambda sweep: sweep.counts, changes_only)
         try:
             return until(self.refresh, lambda sweep: sweep.finished, report, notify, poll_s, deadline, first=self)
         except TimeoutError:

@@ -104,7 +104,7 @@ def sweep(client, args):
     _announce(progress, f"sweep {made.id}")
     try:
         made.wait(lambda s: progress.show(s.done, s.size, f"sweep {s.id}", _counts(s.counts), s.finished),
-                  notify=lambda line: progress.note(f"fitq: {line}"))
+                  notify=lambda line: progress.note(f"fitq: {line}"), changes_only=False)
     except KeyboardInterrupt:
         return _interrupted(progress, f"sweep {made.id}", f"fitq jobs --sweep {made.id}")
     finally:
@@ -133,7 +133,7 @@ def _follow(job):
     _notice(job, progress)
     try:
         job.wait(lambda p: progress.show(p.step, p.steps, f"job {job.id}", p.status, p.status),
-                 notify=lambda line: progress.note(f"fitq: {line}"))
+                 notify=lambda line: progress.note(f"fitq: {line}"), changes_only=False)
     except KeyboardInterrupt:
         return _interrupted(progress, f"job {job.id}", f"fitq show {job.id}")
     finally:
