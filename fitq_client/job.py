@@ -116,7 +116,8 @@ class Job:
         if stream and not self.finished:
             try:
                 self._stream(progress, deadline)
-                return self.refresh()
+                # The last `status` event is the finished job's document; read it again only without one.
+                return self if self.finished else self.refresh()
             except StreamUnavailable as err:
                 self.stream_notice = f"{err}; polling instead"
                 # An API without streams (404, 405) is no news; a stream that failed is (a buffering proxy).

@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from fitq_client import Client, FitqError, Progress, StreamUnavailable
+from service.cli import main as cli
 
 DONE = {"id": "j1", "variant": "tensor", "params": {"steps": 300}, "status": "succeeded",
         "progress": {"step": 300, "steps": 300}, "result": None, "error": None}
@@ -45,6 +46,10 @@ class Api(http.server.BaseHTTPRequestHandler):
             return None
         return self._json(404, {"type": "about:blank", "title": "Not Found", "status": 404,
                                 "detail": "no such route"}, "application/problem+json")
+
+    def do_POST(self):  # noqa: N802 (the stdlib's name): POST /api/v1/jobs, as `fitq submit` sends it
+        self.rfile.read(int(self.headers["Content-Length"]))
+        return self._json(202, RUNNING)
 
     def _json(self, status, body, media="application/json"):
         raw = json.dumps(body).encode()
@@ -112,3 +117,16 @@ def test_an_unreachable_api_is_one_line_without_a_status():
         Client("http://127.0.0.1:1").job("j1")
     assert str(refused.value) == "cannot reach fitq at http://127.0.0.1:1: Connection refused"
     assert refused.value.status is None and refused.value.transient
+
+
+def test_the_cli_waits_on_the_stream_and_says_when_it_has_to_poll(api, capsys):
+    assert cli.main(["submit", "tensor", "--wait", "--url", api]) == 0
+    out, err = capsys.readouterr()
+    assert "succeeded" in out and "polling" not in err
+    assert err.splitlines()[-1].startswith("job j1 succeeded: 300/300 (100%)")
+    assert Api.opened == [None, "2"]
+
+    Api.streams, Api.polls = "buffered", []
+    assert cli.main(["submit", "tensor", "--wait", "--url", api]) == 0
+    err = capsys.readouterr().err
+    assert "fitq: /api/v1/jobs/j1/events did not answer with an event stream; polling instead\n" in err
