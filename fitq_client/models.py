@@ -69,5 +69,4 @@ class History(list[Point]):
             import pandas
         except ImportError:
             raise ImportError("History.to_dataframe needs pandas: pip install pandas") from None
-        return pandas.DataFrame({"step": [p.step for p in self], "loss": [p.loss for p in self]},
-                                dtype=None)
+        return pandas.DataFrame({"step": [p.step for p in self], "loss": [p.loss for p in self]})
