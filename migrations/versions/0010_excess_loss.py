@@ -17,6 +17,10 @@ COLUMNS = ("excess_loss", "relative_excess_loss")
 INDEXES = {
     "ix_jobs_excess_loss_id": ["excess_loss", "id"],
     "ix_jobs_relative_excess_loss_id": ["relative_excess_loss", "id"],
+    # One status's jobs by excess, as 0005 does for final_loss: without them PostgreSQL walks the whole
+    # excess index for a status whose jobs have none (failed), filtering as it goes.
+    "ix_jobs_status_excess_loss_id": ["status", "excess_loss", "id"],
+    "ix_jobs_status_relative_excess_loss_id": ["status", "relative_excess_loss", "id"],
 }
 
 

@@ -96,6 +96,8 @@ class Job(Base):
         Index("ix_jobs_sweep_id_final_loss_id", "sweep_id", "final_loss", "id"),
         Index("ix_jobs_status_final_loss_id", "status", "final_loss", "id"),
         Index("ix_jobs_status_duration_s_id", "status", "duration_s", "id"),
+        Index("ix_jobs_status_excess_loss_id", "status", "excess_loss", "id"),
+        Index("ix_jobs_status_relative_excess_loss_id", "status", "relative_excess_loss", "id"),
     )
 
 
