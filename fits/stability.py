@@ -9,7 +9,6 @@ from functools import lru_cache
 # Plain gradient descent on sum((P b - y)^2): the seed's loops, each with its own update mechanism.
 PLAIN = ("numpy", "tensor", "autograd", "nn", "module")
 MOMENTUM = {"dynamic": 0.9}  # SGD with momentum, and its momentum (fits/dynamic.py)
-COVERED = (*PLAIN, *MOMENTUM)
 
 
 def end_point(dtype: str) -> float:
