@@ -1,0 +1,158 @@
+"""`fitq deliver`: POSTs each due webhook (a job's or a sweep's end) to its callback_url, signed, and
+retries with exponential backoff until WEBHOOK_RETRY_FOR_S has passed. Its state is in the database, so a
+restart loses nothing; deliveries are claimed with a compare-and-set, so several deliverers never send
+one at once."""
+import http.client
+import json
+import logging
+import signal
+import socket
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from service import logs
+from service.api.document import job_document, sweep_document
+from service.clock import now
+from service.store import deliveries, jobs, sweeps
+from service.store.db import UNAVAILABLE, make_engine, make_sessionmaker, shown
+from service.webhooks import address, signature
+
+log = logging.getLogger("fitq.deliverer")
+MAX_BACKOFF_S = 3600.0
+READ_BYTES = 800  # of an answer's body: its excerpt is 200 characters, the rest is not ours to read
+USER_AGENT = "fitq-webhooks/1"
+
+
+class Deliverer:
+    """One deliverer's settings, sessions and the function that POSTs (real HTTP unless a test swaps it)."""
+
+    def __init__(self, settings, sessions):
+        self.settings, self.sessions = settings, sessions
+        # A claim outlasts an attempt (connect, send, read: each bounded by the timeout), so no other
+        # deliverer takes a delivery that is still being sent.
+        self.lease_s = 3 * settings.webhook_timeout_s + 30
+
+    def deliver_due(self) -> int:
+        """Claim the due deliveries and attempt each once; returns how many were attempted."""
+        with self.sessions() as session:
+            claimed = deliveries.claim_due(session=session, lease_s=self.lease_s)
+        for delivery in claimed:
+            self.attempt(delivery)
+        return len(claimed)
+
+    def attempt(self, delivery) -> None:
+        """Send one delivery once and record what came of it."""
+        payload = delivery.payload or self._render(delivery)
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        status = excerpt = error = None
+        try:
+            # Checked again now: the name may resolve elsewhere than at submission (DNS rebinding), and
+            # the connection goes to exactly the addresses checked here.
+            target = address.check(delivery.url, self.settings.webhook_hosts)
+            status, excerpt = post(target, delivery.url, body, self._headers(delivery, body),
+                                   self.settings.webhook_timeout_s)
+        except address.Refused as err:
+            error = f"refused: {err}"
+        except (OSError, http.client.HTTPException) as err:  # timeouts, refused connections, TLS, bad answers
+            error = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+        ok = status is not None and 200 <= status < 300
+        retry_at = None if ok else self._retry_at(delivery)
+        with self.sessions() as session:
+            deliveries.record(session=session, delivery_id=delivery.id, status_code=status, error=error,
+                              excerpt=excerpt, retry_at=retry_at)
+        subject = f"job {delivery.job_id}" if delivery.job_id else f"sweep {delivery.sweep_id}"
+        outcome = f"answered {status}" if status is not None else error
+        if ok:
+            log.info("webhook %d of %s to %s: %s", delivery.id, subject, delivery.url, outcome)
+        else:
+            log.warning("webhook %d of %s to %s: %s (attempt %d); %s", delivery.id, subject, delivery.url, outcome,
+                        delivery.attempts + 1, f"next at {retry_at:%H:%M:%S}" if retry_at else "giving up")
+
+    def _render(self, delivery) -> dict:
+        # The document as GET /jobs/<id> (or /sweeps/<id>) shows it at the first attempt; kept, so every
+        # retry sends the same body.
+        with self.sessions() as session:
+            if delivery.job_id:
+                payload = job_document(jobs.get(session=session, job_id=delivery.job_id))
+            else:
+                sweep = sweeps.get(session=session, sweep_id=delivery.sweep_id)
+                payload = sweep_document(sweep, sweeps.counts(session=session, sweep_id=sweep.id),
+                                         sweeps.best(session=session, sweep_id=sweep.id))
+            deliveries.keep_payload(session=session, delivery_id=delivery.id, payload=payload)
+        return payload
+
+    def _headers(self, delivery, body) -> dict:
+        return {"Content-Type": "application/json", "User-Agent": USER_AGENT,
+                # The same id on every retry: a receiver that got it already can tell (at least once).
+                "Fitq-Delivery": str(delivery.id),
+                "Fitq-Event": "job.ended" if delivery.job_id else "sweep.ended",
+                signature.HEADER: signature.sign(self.settings.webhook_secret, body, int(time.time()))}
+
+    def _retry_at(self, delivery) -> datetime | None:
+        # Backoff doubles with each attempt; past WEBHOOK_RETRY_FOR_S after the end, it is given up.
+        wait = min(self.settings.webhook_backoff_s * 2 ** delivery.attempts, MAX_BACKOFF_S)
+        at = now() + timedelta(seconds=wait)
+        created = delivery.created_at if delivery.created_at.tzinfo else delivery.created_at.replace(tzinfo=UTC)
+        return at if at <= created + timedelta(seconds=self.settings.webhook_retry_for_s) else None
+
+
+def post(target, url, body, headers, timeout) -> tuple[int, str]:
+    """POST `body` to `url` at the checked `target`; (status, the start of the answer). No redirect is
+    followed: a 3xx is an answer like any other non-2xx."""
+    parts = urlsplit(url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    kind = http.client.HTTPSConnection if target.scheme == "https" else http.client.HTTPConnection
+    conn = kind(target.host, target.port, timeout=timeout)  # https verifies the host's certificate
+    if target.addresses:
+        # Connect to the addresses just checked, not to whatever a second lookup would answer; TLS still
+        # checks the certificate against the host name.
+        conn._create_connection = lambda where, wait, source=None: _connect(target.addresses, where[1], wait)
+    try:
+        conn.request("POST", path, body=body, headers=headers)
+        answer = conn.getresponse()
+        return answer.status, answer.read(READ_BYTES).decode("utf-8", "replace")[:deliveries.EXCERPT]
+    finally:
+        conn.close()
+
+
+def _connect(addresses, port, timeout):
+    error = None
+    for where in addresses:
+        try:
+            return socket.create_connection((where, port), timeout)
+        except OSError as err:
+            error = err
+    raise error
+
+
+def run(settings) -> int:
+    """Deliver due webhooks, looking every WEBHOOK_POLL_S, until SIGTERM or SIGINT; errors are logged."""
+    logs.configure(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    engine = make_engine(settings.database)
+    deliverer = Deliverer(settings, make_sessionmaker(engine))
+    if not settings.webhook_secret:
+        log.warning("deliverer: WEBHOOK_SECRET is empty, so webhooks are off: nothing is sent")
+    log.info("deliverer: ready, on %s; retrying for %gs from %gs apart", shown(settings.database),
+             settings.webhook_retry_for_s, settings.webhook_backoff_s)
+    down = False
+    while not stop.is_set():
+        busy = 0
+        try:
+            busy = deliverer.deliver_due() if settings.webhook_secret else 0
+            down = False
+        except UNAVAILABLE as err:
+            if not down:
+                log.warning("deliverer: database unreachable (%s); retrying", type(err).__name__)
+            down = True
+        except Exception:  # a bug must not stop every later delivery: log it, look again
+            log.exception("deliverer: pass failed")
+        if not busy:
+            stop.wait(settings.webhook_poll_s)
+    engine.dispose()
+    log.info("deliverer: stopped")
+    return 0
