@@ -26,10 +26,10 @@ USER_AGENT = "fitq-webhooks/1"
 
 
 class Deliverer:
-    """One deliverer's settings, sessions and the function that POSTs (real HTTP unless a test swaps it)."""
+    """One deliverer's settings, its sessions, and how it resolves names (the system's DNS)."""
 
-    def __init__(self, settings, sessions):
-        self.settings, self.sessions = settings, sessions
+    def __init__(self, settings, sessions, resolver=address.resolve):
+        self.settings, self.sessions, self.resolver = settings, sessions, resolver
         # A claim outlasts an attempt (connect, send, read: each bounded by the timeout), so no other
         # deliverer takes a delivery that is still being sent.
         self.lease_s = 3 * settings.webhook_timeout_s + 30
@@ -50,7 +50,7 @@ class Deliverer:
         try:
             # Checked again now: the name may resolve elsewhere than at submission (DNS rebinding), and
             # the connection goes to exactly the addresses checked here.
-            target = address.check(delivery.url, self.settings.webhook_hosts)
+            target = address.check(delivery.url, self.settings.webhook_hosts, self.resolver)
             status, excerpt = post(target, delivery.url, body, self._headers(delivery, body),
                                    self.settings.webhook_timeout_s)
         except address.Refused as err:

@@ -28,9 +28,12 @@ class Receiver:
                 with receiver.lock:
                     receiver.got.append(Received(self.path, dict(self.headers), body, time.time()))
                     plan = receiver.plans.get(self.path.split("?")[0], [])
-                    status = plan.pop(0) if plan else 200
+                    status, delay_s = plan.pop(0) if plan else (200, 0)
+                time.sleep(delay_s)
                 answer = b"oops " * 100 if status >= 500 else b"thanks"
                 self.send_response(status)
+                if 300 <= status < 400:
+                    self.send_header("Location", "/redirected")
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
                 self.wfile.write(answer)
@@ -39,6 +42,7 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True  # a request still sleeping does not hold up close()
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
@@ -47,10 +51,11 @@ class Receiver:
         """The URL of `path` on this receiver."""
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def plan(self, path, *statuses):
-        """Answer the next requests to `path` with these status codes, then 200."""
+    def plan(self, path, *statuses, delay_s=0.0):
+        """Answer the next requests to `path` with these status codes (each after `delay_s`), then 200 at once;
+        a 3xx redirects to /redirected."""
         with self.lock:
-            self.plans[path] = list(statuses)
+            self.plans[path] = [(status, delay_s) for status in statuses]
 
     def at(self, path) -> list[Received]:
         """The requests to `path` so far."""
