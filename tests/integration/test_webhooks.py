@@ -11,7 +11,7 @@ import pytest
 
 from service.webhooks.signature import HEADER, verify
 from tests.integration.conftest import Stack
-from tests.integration.processes import Client, Process, free_port
+from tests.integration.processes import Client, Process, clean_env, free_port
 from tests.integration.receiver import Receiver
 
 SECRET = "integration-secret"
@@ -182,3 +182,21 @@ def test_a_sweeps_webhook_fires_once_when_its_last_job_ends(hooked, receiver):
         assert len(receiver.at("/sweep")) == 1
     finally:
         proc.stop()
+
+
+def test_fitq_up_runs_a_deliverer_that_sends_the_webhook(tmp_path, receiver):
+    # The embedded default (SQLite, its own Redis) with a secret: `fitq up` alone delivers.
+    port = free_port()
+    up = Process("up", clean_env(DATA_DIR=tmp_path, PORT=port, WEBHOOK_SECRET=SECRET, WEBHOOK_ALLOW_HOSTS="127.0.0.1"),
+                 tmp_path / "up.log")
+    try:
+        up.wait_for_output("fitq is up at", timeout=120)
+        client = Client(f"http://127.0.0.1:{port}")
+        r = client.http.post(f"{client.base}/api/v1/jobs",
+                             json={"variant": "lstsq", "callback_url": receiver.url("/up")})
+        assert r.status_code == 202, r.text
+        [got] = receiver.wait("/up", 1)
+        assert json.loads(got.body)["id"] == r.json()["id"]
+        assert verify(SECRET, got.headers[HEADER], got.body, now=time.time())
+    finally:
+        assert up.stop(signal.SIGINT) == 0, up.output()[-3000:]
