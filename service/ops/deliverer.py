@@ -23,6 +23,7 @@ log = logging.getLogger("fitq.deliverer")
 MAX_BACKOFF_S = 3600.0
 READ_BYTES = 800  # of an answer's body: its excerpt is 200 characters, the rest is not ours to read
 USER_AGENT = "fitq-webhooks/1"
+SENDERS = 4  # attempts one deliverer makes at once
 
 
 class Deliverer:
@@ -35,9 +36,10 @@ class Deliverer:
         self.lease_s = 3 * settings.webhook_timeout_s + 30
 
     def deliver_due(self) -> int:
-        """Claim the due deliveries and attempt each once; returns how many were attempted."""
+        """Claim one due delivery and attempt it; returns how many were attempted (0 or 1). One at a time,
+        so a claim's lease covers just its own attempt."""
         with self.sessions() as session:
-            claimed = deliveries.claim_due(session=session, lease_s=self.lease_s)
+            claimed = deliveries.claim_due(session=session, lease_s=self.lease_s, limit=1)
         for delivery in claimed:
             self.attempt(delivery)
         return len(claimed)
@@ -127,18 +129,7 @@ def _connect(addresses, port, timeout):
     raise error
 
 
-def run(settings) -> int:
-    """Deliver due webhooks, looking every WEBHOOK_POLL_S, until SIGTERM or SIGINT; errors are logged."""
-    logs.configure(settings)
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    engine = make_engine(settings.database)
-    deliverer = Deliverer(settings, make_sessionmaker(engine))
-    if not settings.webhook_secret:
-        log.warning("deliverer: WEBHOOK_SECRET is empty, so webhooks are off: nothing is sent")
-    log.info("deliverer: ready, on %s; retrying for %gs from %gs apart", shown(settings.database),
-             settings.webhook_retry_for_s, settings.webhook_backoff_s)
+def _send_until(deliverer, stop, settings):
     down = False
     while not stop.is_set():
         busy = 0
@@ -153,6 +144,30 @@ def run(settings) -> int:
             log.exception("deliverer: pass failed")
         if not busy:
             stop.wait(settings.webhook_poll_s)
+
+
+def run(settings) -> int:
+    """Deliver due webhooks, looking every WEBHOOK_POLL_S, until SIGTERM or SIGINT; errors are logged."""
+    logs.configure(settings)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    engine = make_engine(settings.database)
+    deliverer = Deliverer(settings, make_sessionmaker(engine))
+    if not settings.webhook_secret:
+        log.warning("deliverer: WEBHOOK_SECRET is empty, so webhooks are off: nothing is sent")
+    # Several senders, so one receiver that answers slowly (up to the timeout, each attempt) does not hold
+    # up everyone else's webhooks.
+    senders = [threading.Thread(target=_send_until, args=(deliverer, stop, settings), name=f"sender-{n}")
+               for n in range(SENDERS)]
+    for sender in senders:
+        sender.start()
+    log.info("deliverer: ready, on %s; %d senders, retrying for %gs from %gs apart", shown(settings.database),
+             SENDERS, settings.webhook_retry_for_s, settings.webhook_backoff_s)
+    while not stop.is_set():
+        stop.wait(1.0)  # signals reach the main thread only
+    for sender in senders:
+        sender.join()
     engine.dispose()
     log.info("deliverer: stopped")
     return 0
