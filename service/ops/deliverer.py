@@ -24,6 +24,7 @@ MAX_BACKOFF_S = 3600.0
 READ_BYTES = 800  # of an answer's body: its excerpt is 200 characters, the rest is not ours to read
 USER_AGENT = "fitq-webhooks/1"
 SENDERS = 4  # attempts one deliverer makes at once
+ATTEMPT_TIMEOUTS = 2  # one attempt's whole time, in WEBHOOK_TIMEOUT_S
 
 
 class Deliverer:
@@ -31,9 +32,9 @@ class Deliverer:
 
     def __init__(self, settings, sessions, resolver=address.resolve):
         self.settings, self.sessions, self.resolver = settings, sessions, resolver
-        # A claim outlasts an attempt (connect, send, read: each bounded by the timeout), so no other
-        # deliverer takes a delivery that is still being sent.
-        self.lease_s = 3 * settings.webhook_timeout_s + 30
+        # A claim outlasts an attempt (connecting: one timeout; the rest: ATTEMPT_TIMEOUTS in all), so no
+        # other deliverer takes a delivery that is still being sent.
+        self.lease_s = (ATTEMPT_TIMEOUTS + 1) * settings.webhook_timeout_s + 30
 
     def deliver_due(self) -> int:
         """Claim one due delivery and attempt it; returns how many were attempted (0 or 1). One at a time,
@@ -111,22 +112,48 @@ def post(target, url, body, headers, timeout) -> tuple[int, str]:
         # Connect to the addresses just checked, not to whatever a second lookup would answer; TLS still
         # checks the certificate against the host name.
         conn._create_connection = lambda where, wait, source=None: _connect(target.addresses, where[1], wait)
+    # The timeout bounds each socket operation; this bounds the whole attempt (a receiver trickling its
+    # answer a byte at a time), so it always ends within its claim's lease.
+    fired = threading.Event()
+    watchdog = threading.Timer(ATTEMPT_TIMEOUTS * timeout, _cut, args=(conn, fired))
+    watchdog.daemon = True
     try:
+        conn.connect()  # within one timeout, whatever the number of addresses
+        watchdog.start()
         conn.request("POST", path, body=body, headers=headers)
         answer = conn.getresponse()
         return answer.status, answer.read(READ_BYTES).decode("utf-8", "replace")[:deliveries.EXCERPT]
+    except (OSError, http.client.HTTPException):
+        if fired.is_set():
+            raise TimeoutError(f"the attempt took over {ATTEMPT_TIMEOUTS * timeout:g}s in all") from None
+        raise
     finally:
+        watchdog.cancel()
         conn.close()
 
 
-def _connect(addresses, port, timeout):
-    error = None
-    for where in addresses:
+def _cut(conn, fired):
+    fired.set()
+    sock = conn.sock
+    if sock is not None:
         try:
-            return socket.create_connection((where, port), timeout)
+            sock.shutdown(socket.SHUT_RDWR)  # the blocked read returns at once
+        except OSError:
+            pass
+
+
+def _connect(addresses, port, timeout):
+    # Each address in turn, all of them within one timeout.
+    deadline, error = time.monotonic() + timeout, None
+    for where in addresses:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            return socket.create_connection((where, port), left)
         except OSError as err:
             error = err
-    raise error
+    raise error or TimeoutError(f"no connection to {', '.join(addresses)} within {timeout:g}s")
 
 
 def _send_until(deliverer, stop, settings):

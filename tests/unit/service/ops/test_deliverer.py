@@ -1,6 +1,8 @@
 """The deliverer against a real HTTP receiver on 127.0.0.1 and a migrated SQLite store: what each kind of
 answer (or none) leaves recorded, and the addresses it will not call however the name resolves later."""
 import json
+import socket
+import threading
 import time
 from dataclasses import replace
 
@@ -114,3 +116,35 @@ def test_a_delivery_claimed_by_a_deliverer_that_died_is_sent_once_its_lease_ends
     time.sleep(0.6)
     assert deliverer.deliver_due() == 1
     assert _attempts(sessions, job_id) == ("delivered", [(200, None)]) and claimed.job_id == job_id
+
+
+@pytest.fixture
+def trickler():
+    """A server that answers one header byte every 0.1 s, forever: each read is within any timeout."""
+    server = socket.create_server(("127.0.0.1", 0))
+    done = threading.Event()
+
+    def serve():
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            try:
+                while not done.wait(0.1):
+                    conn.sendall(b"a")
+            except OSError:
+                pass  # the deliverer hung up
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/trickle"
+    done.set()
+    server.close()
+
+
+def test_a_receiver_trickling_its_answer_is_cut_off_within_the_attempts_bound(hooked, sessions, trickler):
+    job_id = _ended(sessions, trickler)
+    deliverer = Deliverer(replace(hooked, webhook_timeout_s=0.5, webhook_retry_for_s=0.001), sessions)
+    deliverer.deliver_due()  # returns: the attempt did not hang on the trickle
+    state, [(status, error)] = _attempts(sessions, job_id)
+    assert state == "failed" and status is None and error == "TimeoutError: the attempt took over 1s in all"
