@@ -46,10 +46,10 @@ def schemas(settings) -> dict:
             "name": ref("VariantName"), "title": {"type": "string"}, "description": {"type": "string"},
             "defaults": {"type": "object"},
             "parameters": {"type": "array", "items": {"type": "string", "enum": PARAMETER_NAMES}}}),
-        "Submission": {"oneOf": [_submission(v, settings) for _, v in sorted(catalog.VARIANTS.items())]},
+        **_by_variant("Params", lambda variant, _: _params(variant), settings),
+        **_by_variant("Submission", _submission, settings),
         "Job": _job(),
-        "SweepSubmission": {"oneOf": [_sweep_submission(v, settings)
-                                      for _, v in sorted(catalog.VARIANTS.items())]},
+        **_by_variant("SweepSubmission", _sweep_submission, settings),
         "Sweep": _sweep(),
         "Page": _object({"items": {"type": "array", "items": ref("Job")},
                          "next_cursor": _nullable("string", description="null on the last page")}),
@@ -73,19 +73,37 @@ def schemas(settings) -> dict:
     }
 
 
-def _submission(variant, settings):
-    # One schema per variant: each takes its own parameters, choices and bounds.
+def _by_variant(kind, build, settings):
+    # One component per variant (`kind`_name) and `kind` as a oneOf of references to them, told apart by
+    # a discriminator on `variant`: client generators (openapi-python-client) build a model of each and
+    # a union of them, where inline alternatives were dropped. Params_* is a plain object schema.
+    names = sorted(catalog.VARIANTS)
+    each = {f"{kind}_{name}": build(catalog.VARIANTS[name], settings) for name in names}
+    if kind == "Params":
+        return each
+    return {**each, kind: {"oneOf": [ref(component) for component in each], "discriminator": {
+        "propertyName": "variant", "mapping": {name: ref(f"{kind}_{name}")["$ref"] for name in names}}}}
+
+
+def _params(variant):
+    # Each variant takes its own parameters, choices and bounds.
     params = {}
     for name, rule in rules(variant).items():
         params[name] = rule.schema()
         if name in variant.defaults:
             params[name]["default"] = variant.defaults[name]
+    return {"type": "object", "properties": params, "additionalProperties": False,
+            "description": f"Left out: the variant's default (log_every: at most steps). Also: steps x samples "
+                           f"at most {MAX_STEPS_X_SAMPLES}, log_every at most steps, and steps / log_every at "
+                           f"most {MAX_HISTORY_POINTS}."}
+
+
+def _submission(variant, settings):
     body = {
-        "variant": {"const": variant.name},
-        "params": {"type": ["object", "null"], "properties": params, "additionalProperties": False,
-                   "description": f"Left out: the variant's default (log_every: at most steps). Also: "
-                                  f"steps x samples at most {MAX_STEPS_X_SAMPLES}, log_every at most "
-                                  f"steps, and steps / log_every at most {MAX_HISTORY_POINTS}."},
+        "variant": {"type": "string", "const": variant.name},
+        # null is taken as {} (every default); the object is a component of its own for generators, which
+        # drop an inline schema whose type is both object and null.
+        "params": {"oneOf": [ref(f"Params_{variant.name}"), {"type": "null"}]},
         "timeout_s": _nullable("integer", minimum=1, maximum=settings.max_timeout_s,
                                default=settings.default_timeout_s),
         "callback_url": _nullable("string", format="uri", maxLength=MAX_URL,
@@ -93,8 +111,7 @@ def _submission(variant, settings):
                                               "it ends (docs/webhooks.md); never a loopback, private, link-local "
                                               "or metadata address unless the server allows its host"),
     }
-    return {"title": variant.name, "additionalProperties": False,
-            **_object(body, optional=("params", "timeout_s", "callback_url"))}
+    return {"additionalProperties": False, **_object(body, optional=("params", "timeout_s", "callback_url"))}
 
 
 def _sweep_submission(variant, settings):
@@ -103,7 +120,7 @@ def _sweep_submission(variant, settings):
     names = list(rules(variant))
     body["properties"]["grid"] = {
         "type": "object", "minProperties": 1, "propertyNames": {"enum": names},
-        "additionalProperties": {"type": "array", "minItems": 1},
+        "additionalProperties": {"type": "array", "items": {}, "minItems": 1},
         "description": f"parameter -> values to try; one job per combination, at most "
                        f"{MAX_SWEEP_POINTS} in all; a parameter is in params or grid, not both"}
     body["required"] = [*body["required"], "grid"]
@@ -132,7 +149,7 @@ def _sweep():
         "id": JOB_ID,
         "variant": ref("VariantName"),
         "params": {"type": "object", "description": "the base parameters, as sent"},
-        "grid": {"type": "object", "additionalProperties": {"type": "array"}},
+        "grid": {"type": "object", "additionalProperties": {"type": "array", "items": {}}},
         "size": {"type": "integer", "minimum": 1},
         "created_at": {"type": "string", "format": "date-time"},
         "counts": _object(counts),

@@ -4,6 +4,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from dataclasses import fields
 from pathlib import Path
 
@@ -200,3 +201,11 @@ def test_builds_see_no_secret_and_no_local_state():
     rules = [r for r in (REPO / ".dockerignore").read_text().splitlines() if r and not r.startswith("#")]
     assert rules[0] == "*"
     assert not [r for r in rules if r.startswith("!") and re.match(r"!\.?(env|git|venv|data)", r)]
+
+
+def test_every_package_fitq_installs_is_sent_to_the_image_builds():
+    # `fitq` in an image imports the client package too: a package left out of the build context would
+    # install without it and fail at start.
+    include = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    sent = {r[1:].rstrip("/") for r in (REPO / ".dockerignore").read_text().splitlines() if r.startswith("!")}
+    assert {p.rstrip("*") for p in include["include"]} <= sent

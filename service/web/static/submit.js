@@ -17,8 +17,10 @@ async function schemas() {
   // without it every field is a text field and the server still checks what is sent.
   try {
     const doc = await get("openapi.json");
-    return Object.fromEntries(doc.components.schemas.Submission.oneOf.map((s) =>
-      [s.properties.variant.const, s.properties.params.properties]));
+    // Submission is a oneOf of references, one per variant, whose params refer to Params_<variant>.
+    const named = (ref) => doc.components.schemas[ref.$ref.split("/").pop()];
+    return Object.fromEntries(doc.components.schemas.Submission.oneOf.map(named).map((s) =>
+      [s.properties.variant.const, named(s.properties.params.oneOf[0]).properties]));
   } catch {
     return {};
   }
