@@ -122,7 +122,7 @@ def post(target, url, body, headers, timeout) -> tuple[int, str]:
         watchdog.start()
         conn.request("POST", path, body=body, headers=headers)
         answer = conn.getresponse()
-        return answer.status, answer.read(READ_BYTES).decode("utf-8", "replace")[:deliveries.EXCERPT]
+        excerpt = answer.read(READ_BYTES).decode("utf-8", "replace")[:deliveries.EXCERPT]
     except (OSError, http.client.HTTPException):
         if fired.is_set():
             raise TimeoutError(f"the attempt took over {ATTEMPT_TIMEOUTS * timeout:g}s in all") from None
@@ -130,6 +130,9 @@ def post(target, url, body, headers, timeout) -> tuple[int, str]:
     finally:
         watchdog.cancel()
         conn.close()
+    if fired.is_set():  # the cut can end the headers early (a read at end of stream): not an answer
+        raise TimeoutError(f"the attempt took over {ATTEMPT_TIMEOUTS * timeout:g}s in all")
+    return answer.status, excerpt
 
 
 def _cut(conn, fired):
