@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from fitq_client import Client as FitqClient
 from service.webhooks.signature import HEADER, verify
 from tests.integration.conftest import Stack
 from tests.integration.processes import Client, Process, clean_env, free_port
@@ -41,7 +42,7 @@ def _deliverer(stack, name, **env):
     return proc
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def deliverer(hooked):
     proc = _deliverer(hooked, "deliverer")
     yield proc
@@ -113,8 +114,8 @@ def test_a_receiver_answering_500_twice_gets_the_same_body_three_times_with_back
     assert got[1].at - got[0].at >= 0.5 and got[2].at - got[1].at >= 1.0
 
 
-def test_a_deliverer_killed_between_attempts_loses_nothing(hooked, receiver, deliverer):
-    deliverer.stop()  # this test runs its own, with a backoff long enough to kill one in between
+def test_a_deliverer_killed_between_attempts_loses_nothing(hooked, receiver):
+    # Its own deliverers, with a backoff long enough to kill the first in between.
     receiver.plan("/restart", 500)
     first = _deliverer(hooked, "deliverer-first", WEBHOOK_BACKOFF_S="4")
     job = _submit(hooked, receiver.url("/restart"))
@@ -200,3 +201,20 @@ def test_fitq_up_runs_a_deliverer_that_sends_the_webhook(tmp_path, receiver):
         assert verify(SECRET, got.headers[HEADER], got.body, now=time.time())
     finally:
         assert up.stop(signal.SIGINT) == 0, up.output()[-3000:]
+
+
+@pytest.mark.usefixtures("deliverer")
+def test_fitq_client_submits_with_a_callback_and_reads_its_deliveries(hooked, receiver):
+    client = FitqClient(hooked.client.base)
+    job = client.submit("lstsq", samples=100, callback_url=receiver.url("/client"))
+    job.wait(timeout=60)
+    receiver.wait("/client", 1)
+    deadline = time.monotonic() + 60
+    while not (found := job.deliveries()) or not found[0]["attempts"]:
+        assert time.monotonic() < deadline, found
+        time.sleep(0.1)
+    assert [a["status_code"] for a in found[0]["attempts"]] == [200] and found[0]["state"] == "delivered"
+    sweep = client.sweep("lstsq", {"samples": [50, 60]}, callback_url=receiver.url("/client-sweep"))
+    sweep.wait(timeout=60)
+    receiver.wait("/client-sweep", 1)
+    assert [d["url"] for d in sweep.deliveries()] == [receiver.url("/client-sweep")]
