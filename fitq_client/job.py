@@ -27,6 +27,11 @@ class Job:
         return f"<Job {self.id} {self.variant} {self.status}>"
 
     @property
+    def warnings(self) -> list[dict[str, Any]]:
+        """What the API said of the submission it accepted (an unstable learning rate), else []."""
+        return list(self.document.get("warnings", ()))
+
+    @property
     def id(self) -> str:
         """The job's id."""
         return str(self.document["id"])

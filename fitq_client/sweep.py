@@ -21,6 +21,11 @@ class Sweep:
         return f"<Sweep {self.id} {self.size} jobs, {self.done} finished>"
 
     @property
+    def warnings(self) -> list[dict[str, Any]]:
+        """What the API said of the submission it accepted (an unstable learning rate), else []."""
+        return list(self.document.get("warnings", ()))
+
+    @property
     def id(self) -> str:
         """The sweep's id."""
         return str(self.document["id"])

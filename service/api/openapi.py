@@ -48,11 +48,14 @@ LISTING = {
                       "description": "created at or after this moment (ISO 8601 with a time zone)"},
     "created_before": {"type": "string", "format": "date-time",
                        "description": "created strictly before this moment (ISO 8601 with a time zone)"},
+    **{name: {"type": "string", "pattern": f"^{NUMBER}$",
+              "description": f"only jobs whose {name[len('max_'):]} is at most this (jobs without one never match)"}
+       for name in listing.EXCESS_FIELDS},
     **{f"param.{name}": {**rule.schema(), "description": f"the job's resolved {name} is exactly this"}
        for name, rule in listing.PARAM_RULES.items()},
     "order_by": {"type": "string", "enum": list(listing.ORDERS), "default": listing.ORDERS[0],
                  "description": "a sort key, '-' for descending; ties go by id, and jobs without a "
-                                "final_loss or duration_s come last in either direction"},
+                                "final_loss, duration_s or excess come last in either direction"},
     "limit": {"type": "integer", "minimum": 1, "maximum": listing.MAX_LIMIT,
               "default": listing.DEFAULT_LIMIT},
     "cursor": {"type": "string", "maxLength": listing.MAX_CURSOR,

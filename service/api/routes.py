@@ -5,8 +5,7 @@ from dataclasses import replace
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
-from fits import catalog
-from service.api import inputs, listing
+from service.api import inputs, listing, stability
 from service.api.document import job_document, sweep_document
 from service.api.guards import quota, tenancy
 from service.api.openapi import document as openapi_document
@@ -42,7 +41,7 @@ def _queues(*rows):
 @blueprint.get("/variants")
 def variants():
     """The variant catalogue with each variant's defaults."""
-    return jsonify(catalog.listing())
+    return jsonify(stability.variants())
 
 
 @blueprint.post("/jobs")
@@ -71,7 +70,10 @@ def submit():
             raise Problem(503, f"job {job.id} is recorded but the queue is unreachable; "
                                "it stays queued", job_id=job.id) from None
         log.info("job %s queued: %s", job.id, job.variant, extra={"job_id": job.id})
-    response = jsonify(job_document(job, _queues(job)))
+    # Accepted all the same: a warning says what to expect, the user may mean it (or study divergence).
+    # Only when there is one, so that a plain 202 stays the job document GET /jobs/<id> shows.
+    warnings = stability.job_warnings(job.variant, job.params)
+    response = jsonify({**job_document(job, _queues(job)), **({"warnings": warnings} if warnings else {})})
     response.status_code = 202
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"
     if not created:
@@ -119,7 +121,8 @@ def create_sweep():
             raise Problem(503, f"sweep {sweep.id} is recorded but the queue is unreachable; its jobs "
                                "stay queued and are sent once it is back", sweep_id=sweep.id) from None
         document = sweep_document(sweep, sweeps.counts(session=session, sweep_id=sweep.id), None)
-    response = jsonify(document)
+    warnings = stability.sweep_warnings(variant, points)
+    response = jsonify({**document, **({"warnings": warnings} if warnings else {})})
     response.status_code = 202
     response.headers["Location"] = f"/api/v1/sweeps/{sweep.id}"
     return response

@@ -37,6 +37,17 @@ def _object(properties, optional=()):
     return {"type": "object", "required": required, "properties": properties}
 
 
+def _warnings():
+    return {"type": "array",
+            "description": "only in a submission's 202, and only when there is one: what to expect of it",
+            "items": _object({"code": {"const": "unstable_learning_rate"},
+                              "limit": {"type": "number", "exclusiveMinimum": 0,
+                                        "description": "the largest stable learning rate for these points"},
+                              "points": {"type": "integer", "minimum": 1,
+                                         "description": "a sweep's: how many of its points are above it"},
+                              "detail": {"type": "string"}}, optional=("points",))}
+
+
 def schemas(settings) -> dict:
     """components.schemas: every JSON body the API reads or writes."""
     return {
@@ -45,7 +56,10 @@ def schemas(settings) -> dict:
         "Variant": _object({
             "name": ref("VariantName"), "title": {"type": "string"}, "description": {"type": "string"},
             "defaults": {"type": "object"},
-            "parameters": {"type": "array", "items": {"type": "string", "enum": PARAMETER_NAMES}}}),
+            "parameters": {"type": "array", "items": {"type": "string", "enum": PARAMETER_NAMES}},
+            "learning_rate_limit": {"type": ["number", "null"], "exclusiveMinimum": 0,
+                                    "description": "the largest stable learning rate at the default samples "
+                                                   "and dtype (docs/results.md); null where not derived"}}),
         **_by_variant("Params", lambda variant, _: _params(variant), settings),
         **_by_variant("Submission", _submission, settings),
         "Job": _job(),
@@ -157,7 +171,8 @@ def _sweep():
         "best": {**_object({"job_id": JOB_ID, "final_loss": {"type": "number"},
                             "params": {"type": "object"}}), "type": ["object", "null"]},
         "jobs": {"type": "string", "description": "the listing of the sweep's jobs"},
-    })
+        "warnings": _warnings(),
+    }, optional=("warnings",))
 
 
 def _job():
@@ -194,7 +209,8 @@ def _job():
                   "type": ["object", "null"]},
         "notice": _nullable("string", description="why a queued job may not start soon: no live worker "
                                                   "consumes its queue (and what to start); else null"),
-    })
+        "warnings": _warnings(),
+    }, optional=("warnings",))
 
 
 def _worker():

@@ -40,6 +40,7 @@ def _params(args):
 def submit(client, args):
     """Submit a job; with --wait, follow it to the end and print its result."""
     job = client.submit(args.variant, _params(args), timeout_s=args.timeout)
+    _warn(job)
     if not args.wait:
         print(job.id)
         print(f"fitq: job {job.id} {job.status}; `fitq show {job.id}` to look it up", file=sys.stderr)
@@ -95,6 +96,7 @@ def compare(client, args):
 def sweep(client, args):
     """Create a sweep; with --wait, follow it and print its best job."""
     made = client.sweep(args.variant, dict(args.grid), _params(args), timeout_s=args.timeout)
+    _warn(made)
     if not args.wait:
         print(made.id)
         print(f"fitq: sweep {made.id}: {made.size} jobs; `fitq jobs --sweep {made.id}` lists them",
@@ -151,6 +153,12 @@ def _announce(progress, what):
     # On a terminal the bar may have no room for the id: say it once above.
     if progress.tty:
         progress.note(f"fitq: waiting for {what} (Ctrl-C stops only the waiting)")
+
+
+def _warn(accepted):
+    # What the API expects of an accepted submission (an unstable learning rate): said before anything else.
+    for warning in accepted.warnings:
+        print(f"fitq: warning: {warning['detail']}", file=sys.stderr)
 
 
 def _notice(job, progress):

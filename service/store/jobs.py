@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+# Result fields copied into columns of their own, so listing sorts and filters by them from an index.
+COPIED = ("final_loss", "duration_s", "excess_loss", "relative_excess_loss")
 
 
 class IdempotencyConflict(Exception):
@@ -302,7 +304,8 @@ def finish_many(*, session: Session, outcomes: Iterable[Outcome]) -> set[str]:
         if o.device is not None:
             values["device"] = o.device
         if o.result is not None:
-            values["final_loss"], values["duration_s"] = o.result.get("final_loss"), o.result.get("duration_s")
+            for name in COPIED:
+                values[name] = o.result.get(name)
         if cast("CursorResult[Any]", session.execute(update(Job).where(*_held(o.job_id, o.attempt))
                                                      .values(**values))).rowcount:
             written.add(o.job_id)

@@ -71,6 +71,9 @@ class Job(Base):
     # Copied out of result, so a sweep's best job (and sorting) is an indexed query, not a JSON scan.
     final_loss: Mapped[float | None] = mapped_column(Float)
     duration_s: Mapped[float | None] = mapped_column(Float)
+    # The result's excess over the least-squares optimum, absolute and relative (migration 0010).
+    excess_loss: Mapped[float | None] = mapped_column(Float)
+    relative_excess_loss: Mapped[float | None] = mapped_column(Float)
     device: Mapped[str | None] = mapped_column(String(16))
     worker: Mapped[str | None] = mapped_column(String(200))
     result: Mapped[dict | None] = mapped_column(JSON)
@@ -89,10 +92,14 @@ class Job(Base):
         Index("ix_jobs_created_at_id", "created_at", "id"),
         Index("ix_jobs_final_loss_id", "final_loss", "id"),
         Index("ix_jobs_duration_s_id", "duration_s", "id"),
+        Index("ix_jobs_excess_loss_id", "excess_loss", "id"),
+        Index("ix_jobs_relative_excess_loss_id", "relative_excess_loss", "id"),
         # A sweep's jobs by loss, one status's by loss or duration: filter and order from one index.
         Index("ix_jobs_sweep_id_final_loss_id", "sweep_id", "final_loss", "id"),
         Index("ix_jobs_status_final_loss_id", "status", "final_loss", "id"),
         Index("ix_jobs_status_duration_s_id", "status", "duration_s", "id"),
+        Index("ix_jobs_status_excess_loss_id", "status", "excess_loss", "id"),
+        Index("ix_jobs_status_relative_excess_loss_id", "status", "relative_excess_loss", "id"),
     )
 
 
