@@ -185,7 +185,7 @@ def run(settings) -> int:
     engine = make_engine(settings.database)
     deliverer = Deliverer(settings, make_sessionmaker(engine))
     if not settings.webhook_secret:
-        log.warning("deliverer: WEBHOOK_SECRET is empty, so webhooks are off: nothing is sent")
+        log.info("deliverer: WEBHOOK_SECRET is empty, so webhooks are off: nothing is sent")
     # Several senders, so one receiver that answers slowly (up to the timeout, each attempt) does not hold
     # up everyone else's webhooks.
     senders = [threading.Thread(target=_send_until, args=(deliverer, stop, settings), name=f"sender-{n}")
