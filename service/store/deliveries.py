@@ -108,8 +108,8 @@ def of(*, session: Session, job_id: str | None = None, sweep_id: str | None = No
     return [(d, attempts[d.id]) for d in found]
 
 
-def pending(*, session: Session) -> int:
-    """How many deliveries still wait to be sent (for a log line, a test)."""
-    return int(session.scalar(select(func.count()).where(
-        WebhookDelivery.state == DeliveryState.PENDING.value)) or 0)
+def by_state(*, session: Session) -> dict[str, int]:
+    """How many deliveries are in each state (every state listed)."""
+    rows = session.execute(select(WebhookDelivery.state, func.count()).group_by(WebhookDelivery.state)).all()
+    return {**{s.value: 0 for s in DeliveryState}, **{state: int(n) for state, n in rows}}
 
