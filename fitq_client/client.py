@@ -26,22 +26,27 @@ class Client:
         return f"<fitq Client {self.url}>"
 
     def submit(self, variant: str, params: dict[str, Any] | None = None, /, *, timeout_s: int | None = None,
-               idempotency_key: str | None = None, **more: Any) -> Job:
+               idempotency_key: str | None = None, callback_url: str | None = None, **more: Any) -> Job:
         """Submit a job of `variant` with these parameters (a dict, keywords, or both); the queued job's
-        handle. Left out, a parameter takes the variant's default."""
+        handle. Left out, a parameter takes the variant's default. With `callback_url`, its end is POSTed
+        there, signed (docs/webhooks.md)."""
         body: dict[str, Any] = {"variant": variant, "params": {**(params or {}), **more}}
         if timeout_s is not None:
             body["timeout_s"] = timeout_s
+        if callback_url is not None:
+            body["callback_url"] = callback_url
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         return Job(self.transport, self.transport.post("/api/v1/jobs", body, headers))
 
     def sweep(self, variant: str, grid: dict[str, list[Any]], params: dict[str, Any] | None = None, /, *,
-              timeout_s: int | None = None, **more: Any) -> Sweep:
+              timeout_s: int | None = None, callback_url: str | None = None, **more: Any) -> Sweep:
         """Submit one job per combination of the grid's values (name -> list), the other parameters fixed
-        (a dict, keywords, or both)."""
+        (a dict, keywords, or both); with `callback_url`, the sweep's end is POSTed there, signed."""
         body: dict[str, Any] = {"variant": variant, "params": {**(params or {}), **more}, "grid": grid}
         if timeout_s is not None:
             body["timeout_s"] = timeout_s
+        if callback_url is not None:
+            body["callback_url"] = callback_url
         return Sweep(self.transport, self.transport.post("/api/v1/sweeps", body), self.jobs)
 
     def job(self, job_id: str) -> Job:

@@ -93,6 +93,11 @@ class Job:
         self.document = self._transport.post(f"{self._path}/cancel")
         return self
 
+    def deliveries(self) -> list[dict[str, Any]]:
+        """Its webhook deliveries (with a callback_url, once it ended): url, state, and each attempt's time,
+        status_code or error."""
+        return list(self._transport.get(f"{self._path}/deliveries")["items"])
+
     def history(self, max_points: int | None = None) -> History:
         """Its stored loss history (a 409 FitqError until it has a result), at most max_points."""
         answer = self._transport.get(f"{self._path}/history", max_points=max_points)

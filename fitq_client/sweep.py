@@ -66,6 +66,10 @@ class Sweep:
         self.document = self._transport.get(f"/api/v1/sweeps/{quote(self.id, safe='')}")
         return self
 
+    def deliveries(self) -> list[dict[str, Any]]:
+        """Its webhook delivery (with a callback_url, once its last job ended) and each attempt."""
+        return list(self._transport.get(f"/api/v1/sweeps/{quote(self.id, safe='')}/deliveries")["items"])
+
     def wait(self, progress: Callable[["Sweep"], object] | None = None, timeout: float | None = None,
              poll_s: float = 1.0, notify: Callable[[str], object] | None = None,
              changes_only: bool = True) -> "Sweep":

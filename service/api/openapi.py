@@ -113,6 +113,8 @@ OPERATIONS = {
     "api.create_sweep": Operation(202, ref("Sweep"), (400, 403, 413, 415, 422, 503), body="SweepSubmission",
                                   headers=("Location",)),
     "api.show_sweep": Operation(200, ref("Sweep"), (404, 503), (SWEEP_ID_PARAMETER,)),
+    "webhooks.job_deliveries": Operation(200, ref("Deliveries"), (404, 503), (JOB_ID_PARAMETER,)),
+    "webhooks.sweep_deliveries": Operation(200, ref("Deliveries"), (404, 503), (SWEEP_ID_PARAMETER,)),
     "results.history": Operation(200, ref("History"), (400, 404, 409, 503),
                                  (JOB_ID_PARAMETER, *HISTORY_QUERY), headers=("Content-Disposition",),
                                  also=(("text/csv", TEXT),)),
@@ -148,7 +150,7 @@ PROBLEMS = {
     413: "The body is larger than the server's MAX_BODY_BYTES ({max_body_bytes}).",
     415: "The body is not sent as Content-Type: application/json.",
     422: "The body asks for something invalid: an unknown variant, field or parameter, a wrong type, "
-         "or a value out of range.",
+         "a value out of range, or a callback_url fitq does not call.",
     429: "Too many requests from this client (try again after Retry-After seconds), or a submission past "
          "the owner's quota of queued work (MAX_QUEUED_JOBS, MAX_QUEUED_WORK).",
     503: "The database or the queue is unreachable.",

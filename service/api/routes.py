@@ -48,14 +48,15 @@ def variants():
 def submit():
     """Record a queued job, then enqueue it; 202 with its Location."""
     state = _state()
-    variant, params, requested, timeout_s = inputs.submission(state.settings)
+    variant, params, requested, timeout_s, callback_url = inputs.submission(state.settings)
     key, owner = inputs.idempotency_key(), tenancy.caller().owner
     with state.sessions() as session:
         try:
             if key is None or jobs.by_key(session=session, owner=owner, key=key) is None:
                 quota.admit(session, 1, params.get("steps", 1) * params["samples"])
             job, created = jobs.create(session=session, variant=variant, params=params, owner=owner,
-                                       requested=requested, idempotency_key=key, timeout_s=timeout_s)
+                                       requested=requested, idempotency_key=key, timeout_s=timeout_s,
+                                       callback_url=callback_url)
         except jobs.IdempotencyConflict as err:
             raise Problem(409, f"this Idempotency-Key was used for job {err.job.id} with a different "
                                "request", field="Idempotency-Key", job_id=err.job.id) from None
@@ -105,13 +106,14 @@ def index():
 def create_sweep():
     """Record a sweep and one queued job per grid point, then enqueue them; 202 with its Location."""
     state = _state()
-    variant, base, grid, points, timeout_s = inputs.sweep_submission(state.settings)
+    variant, base, grid, points, timeout_s, callback_url = inputs.sweep_submission(state.settings)
     # A small sweep goes at a single job's priority; a large one waits behind both (service/queue.py).
     priority = HIGH_PRIORITY if len(points) <= state.settings.small_sweep_jobs else LOW_PRIORITY
     with state.sessions() as session:
         quota.admit(session, len(points), sum(p.get("steps", 1) * p["samples"] for p in points))
         sweep, made = sweeps.create(session=session, variant=variant, params=base, grid=grid,
-                                    points=points, timeout_s=timeout_s, owner=tenancy.caller().owner)
+                                    points=points, timeout_s=timeout_s, owner=tenancy.caller().owner,
+                                    callback_url=callback_url)
         try:
             enqueue_batches(state.celery, made, state.settings.batch_size, priority=priority)
         except Exception as err:  # committed: the sweeper sends whatever did not go out

@@ -3,7 +3,8 @@ from fits import catalog
 from fits.params import MAX_HISTORY_POINTS, MAX_STEPS_X_SAMPLES, rules
 from service.api.inputs import MAX_SWEEP_POINTS
 from service.store.jobs import ID_PATTERN
-from service.store.models import JobStatus
+from service.store.models import DeliveryState, JobStatus
+from service.webhooks.address import MAX_URL
 
 JOB_ID = {"type": "string", "pattern": f"^{ID_PATTERN.pattern}$"}
 PARAMETER_NAMES = sorted({name for v in catalog.VARIANTS.values() for name in v.params})
@@ -77,6 +78,8 @@ def schemas(settings) -> dict:
             "retry_after_s": {"type": "integer", "minimum": 0},
             "unknown": {"type": "array", "items": JOB_ID, "description": "the ids that name no job"}},
             optional=("field", "job_id", "sweep_id", "job", "checks", "retry_after_s", "unknown")),
+        "Deliveries": _object({"items": {"type": "array", "items": ref("Delivery")}}),
+        "Delivery": _delivery(),
         "Health": _object({"status": {"const": "ok"}}),
         "Ready": _object({name: {"const": "ok"} for name in ("status", "database", "redis")}),
         "Worker": _worker(),
@@ -117,8 +120,12 @@ def _submission(variant, settings):
         "params": {"oneOf": [ref(f"Params_{variant.name}"), {"type": "null"}]},
         "timeout_s": _nullable("integer", minimum=1, maximum=settings.max_timeout_s,
                                default=settings.default_timeout_s),
+        "callback_url": _nullable("string", format="uri", maxLength=MAX_URL,
+                                  description="http(s) URL POSTed the job (or the sweep) document, signed, when "
+                                              "it ends (docs/webhooks.md); never a loopback, private, link-local "
+                                              "or metadata address unless the server allows its host"),
     }
-    return {"additionalProperties": False, **_object(body, optional=("params", "timeout_s"))}
+    return {"additionalProperties": False, **_object(body, optional=("params", "timeout_s", "callback_url"))}
 
 
 def _sweep_submission(variant, settings):
@@ -132,6 +139,22 @@ def _sweep_submission(variant, settings):
                        f"{MAX_SWEEP_POINTS} in all; a parameter is in params or grid, not both"}
     body["required"] = [*body["required"], "grid"]
     return body
+
+
+def _delivery():
+    attempt = _object({
+        "at": {"type": "string", "format": "date-time"},
+        "status_code": _nullable("integer", description="the receiver's answer; null when none came"),
+        "error": _nullable("string", description="why no answer came (timeout, refused, address not allowed)"),
+        "excerpt": _nullable("string", maxLength=200, description="the start of the answer's body")})
+    return _object({
+        "id": {"type": "integer"},
+        "url": {"type": "string"},
+        "state": {"type": "string", "enum": [s.value for s in DeliveryState],
+                  "description": "pending: not yet answered with a 2xx and still retried; failed: given up"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "next_attempt_at": _nullable("string", format="date-time", description="null once settled"),
+        "attempts": {"type": "array", "items": attempt}})
 
 
 def _sweep():
