@@ -94,6 +94,18 @@ class Job(Base):
     )
 
 
+class ProgressPoint(Base):
+    """One history point of a job, written by its worker's heartbeat while it runs: what streams read."""
+
+    __tablename__ = "progress_points"
+
+    # Kept after the job ends: a failed or cancelled job has no result history, and a few rows per job
+    # cost less than a delete racing the streams that read them.
+    job_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    step: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loss: Mapped[float | None] = mapped_column(Float)  # None where the loss was not finite
+
+
 class ApiToken(Base):
     """An API token: its public id, a name, and the sha256 of its secret (the secret is never stored)."""
 
