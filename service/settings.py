@@ -91,8 +91,12 @@ class Settings:
     base_url: str = ""
     # gunicorn worker class: gevent serves many slow or idle connections per process; sync one at a time.
     api_worker_class: str = "gevent"
-    # Connections one gevent API worker holds open at once.
+    # Connections one gevent API worker holds open at once (each open event stream is one).
     api_worker_connections: int = 1000
+    # An event stream re-reads the database this often even without a wake-up from Redis (one missed).
+    stream_poll_s: float = 1.0
+    # Seconds of silence after which an event stream sends a keep-alive comment.
+    stream_keepalive_s: float = 15.0
 
     @classmethod
     def from_env(cls, env=None, **overrides):
@@ -199,6 +203,9 @@ class Settings:
             found.append(f"API_WORKER_CLASS ({self.api_worker_class!r}) must be gevent, gthread or sync")
         if self.api_worker_connections < 1:
             found.append(f"API_WORKER_CONNECTIONS ({self.api_worker_connections}) must be at least 1")
+        if not (0 < self.stream_poll_s <= 60 and 0 < self.stream_keepalive_s <= 3600):
+            found.append(f"STREAM_POLL_S ({self.stream_poll_s}) must be in (0, 60] and STREAM_KEEPALIVE_S "
+                         f"({self.stream_keepalive_s}) in (0, 3600]")
         return found
 
 

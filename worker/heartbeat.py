@@ -49,9 +49,10 @@ class Heartbeat:
         presence.finished(self.claims)
 
     def record(self, step: int, losses: Sequence[float | None]) -> None:
-        """The loop reached history point `step` with these losses (one per claimed job, in order)."""
+        """The loop has done `step` steps, a history point, with these losses (one per claimed job, in order)."""
+        # A result's history names a point by its step index, step - 1 (the loss computed before update t).
         with self._lock:
-            self._points.extend(zip(self._order, [step] * len(losses), losses))
+            self._points.extend(zip(self._order, [step - 1] * len(losses), losses))
         self.step = step
 
     def _take(self) -> list[tuple[str, int, float | None]]:

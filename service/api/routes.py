@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
 from fits import catalog
-from service.api import inputs, listing
+from service.api import inputs, listing, wakeups
 from service.api.document import job_document, sweep_document
 from service.api.guards import quota, tenancy
 from service.api.openapi import document as openapi_document
@@ -143,6 +143,7 @@ def cancel(job_id):
         if not changed:
             raise Problem(409, f"job {job_id} already {job.status}; nothing to cancel",
                           field="id", job=job_document(job))
+        wakeups.wake(_state().redis, job)
         return jsonify(job_document(job))
 
 

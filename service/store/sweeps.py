@@ -47,3 +47,10 @@ def best(*, session: Session, sweep_id: str) -> Job | None:
                                              Job.status == JobStatus.SUCCEEDED.value,
                                              Job.final_loss.is_not(None))
                            .order_by(Job.final_loss, Job.id).limit(1)).first()
+
+
+def finished(*, session: Session, sweep_id: str, offset: int = 0, limit: int = 500) -> list[Job]:
+    """The sweep's finished jobs in the order they finished, skipping the first `offset`."""
+    done = [s.value for s in JobStatus if s.finished]
+    return list(session.scalars(select(Job).where(Job.sweep_id == sweep_id, Job.status.in_(done))
+                                .order_by(Job.finished_at, Job.id).offset(offset).limit(limit)))

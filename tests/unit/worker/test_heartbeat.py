@@ -144,8 +144,9 @@ def test_every_history_point_of_a_batch_is_stored_once_and_its_streams_are_woken
         _until(lambda: len(_points(store, second)) == 2)
         beat.record(60, [1.0, 0.5])
         _until(lambda: len(_points(store, second)) == 3)
-    assert _points(store, first) == [(20, 3.0), (40, 2.0), (60, 1.0)]
-    assert _points(store, second) == [(20, 4.0), (40, None), (60, 0.5)]  # not finite: None, as in a result
+    # Named as the result's history names them (the step's index), a loss that is not finite as None.
+    assert _points(store, first) == [(19, 3.0), (39, 2.0), (59, 1.0)]
+    assert _points(store, second) == [(19, 4.0), (39, None), (59, 0.5)]
     channels, deadline = set(), time.monotonic() + 5
     while len(channels) < 3 and time.monotonic() < deadline:  # None also for the subscription's answer
         if (message := wakeups.get_message(timeout=0.2)) is not None:
@@ -164,4 +165,4 @@ def test_points_missed_in_an_outage_are_written_when_the_database_is_back(settin
         beat.record(40, [2.0])
         outage.down = False
         _until(lambda: len(_points(store, job_id)) == 2)
-    assert _points(store, job_id) == [(20, 3.0), (40, 2.0)]
+    assert _points(store, job_id) == [(19, 3.0), (39, 2.0)]

@@ -1,0 +1,129 @@
+"""Progress streams (Server-Sent Events) of a job and of a sweep. The database is the source of truth: a
+stream re-reads it after each wake-up from Redis, or every STREAM_POLL_S in case one was missed, and
+sends only what comes after the last id it sent."""
+import time
+
+from flask import Blueprint, Response, current_app, stream_with_context
+
+from service.api import serving, sse
+from service.api.document import job_document
+from service.api.guards import tenancy
+from service.api.problems import Problem
+from service.events import job_channel, sweep_channel
+from service.store import jobs, points, sweeps
+from service.store.models import JobStatus
+
+blueprint = Blueprint("streams", __name__)
+
+
+def _state():
+    return current_app.extensions["fitq"]
+
+
+def _respond(events) -> Response:
+    response = Response(stream_with_context(events), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"  # nginx: pass events on as they come
+    return response
+
+
+def _paced(state, listener, one_pass):
+    """Send what `one_pass()` finds (its events, and whether the stream is over) after each wake-up or
+    poll interval, with keep-alive comments in the quiet spells."""
+    settings, quiet_since = state.settings, time.monotonic()
+    try:
+        while True:
+            listener.event.clear()  # before the read: a write after it wakes the next pass
+            chunks, over = one_pass()  # its database session is closed before anything is written
+            yield from chunks
+            if over or serving.stopping():
+                return  # ended, or this worker stops: the client reconnects with Last-Event-ID
+            if chunks:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= settings.stream_keepalive_s:
+                quiet_since = time.monotonic()
+                yield sse.comment("keep-alive")
+            listener.event.wait(settings.stream_poll_s)
+    finally:
+        state.hub.forget(listener)
+
+
+@blueprint.get("/jobs/<job_id>/events")
+def job_events(job_id):
+    """A job's progress, status changes and end, as Server-Sent Events."""
+    state = _state()
+    step, status = sse.job_position(sse.last_event_id())
+    with state.sessions() as session:
+        job = jobs.get(session=session, job_id=job_id) if jobs.is_id(job_id) else None
+        if not tenancy.visible(job):
+            raise Problem(404, f"no job with id {job_id!r}", field="id")
+    listener = state.hub.listen([job_channel(job_id)])
+    position = {"step": step, "status": status}
+
+    def one_pass():
+        with state.sessions() as session:
+            job = jobs.get(session=session, job_id=job_id)
+            reached = dict(points.after(session=session, job_id=job_id, step=position["step"]))
+            finished = JobStatus(job.status).finished
+            for point in (job.result or {}).get("loss_history", []) if finished else ():
+                if point["step"] > position["step"]:
+                    reached[point["step"]] = point["loss"]
+            document = job_document(job) if job.status != position["status"] else None
+        chunks = []
+        for at in sorted(reached):
+            position["step"] = at
+            chunks.append(sse.event("progress", {"step": at, "steps": job.progress_steps, "loss": reached[at]},
+                                    str(at)))
+        if position["status"] == "end":  # a client that reconnected after the end: nothing more
+            return chunks, True
+        if document is not None:
+            position["status"] = job.status
+            chunks.append(sse.event("status", document, f"{position['step']}.{job.status}"))
+        if finished:
+            chunks.append(sse.event("end", {"status": job.status}, f"{position['step']}.end"))
+        return chunks, finished
+
+    return _respond(_paced(state, listener, one_pass))
+
+
+@blueprint.get("/sweeps/<sweep_id>/events")
+def sweep_events(sweep_id):
+    """A sweep's counts by status, each finished job, its best job so far and its end, as Server-Sent
+    Events; each event's id is how many finished jobs were sent before it and with it."""
+    state = _state()
+    sent = sse.sweep_position(sse.last_event_id())
+    with state.sessions() as session:
+        sweep = sweeps.get(session=session, sweep_id=sweep_id) if jobs.is_id(sweep_id) else None
+        if not tenancy.visible(sweep):
+            raise Problem(404, f"no sweep with id {sweep_id!r}", field="id")
+        size = sweep.size
+    listener = state.hub.listen([sweep_channel(sweep_id)])
+    seen = {"sent": sent, "counts": None, "best": None}
+
+    def one_pass():
+        with state.sessions() as session:
+            counts = sweeps.counts(session=session, sweep_id=sweep_id)
+            done = sweeps.finished(session=session, sweep_id=sweep_id, offset=seen["sent"])
+            best = sweeps.best(session=session, sweep_id=sweep_id)
+        chunks = []
+        for job in done:
+            seen["sent"] += 1
+            chunks.append(sse.event("job", _finished_job(job), str(seen["sent"])))
+        if counts != seen["counts"]:
+            seen["counts"] = counts
+            chunks.append(sse.event("counts", counts, str(seen["sent"])))
+        if best is not None and best.id != seen["best"]:
+            seen["best"] = best.id
+            chunks.append(sse.event("best", {"job_id": best.id, "final_loss": best.final_loss,
+                                             "params": best.params}, str(seen["sent"])))
+        over = seen["sent"] >= size
+        if over:
+            chunks.append(sse.event("end", {"counts": counts}, str(seen["sent"])))
+        return chunks, over
+
+    return _respond(_paced(state, listener, one_pass))
+
+
+def _finished_job(job) -> dict:
+    return {"id": job.id, "status": job.status, "params": job.params, "final_loss": job.final_loss,
+            "duration_s": job.duration_s, "error": job.error}
