@@ -41,6 +41,23 @@ class Client:
         """The JSON answer to POST path with a JSON body."""
         return self._send("POST", path, body if body is not None else {})
 
+    def open_stream(self, path, last_event_id=None, timeout=None):
+        """An open text/event-stream answer to GET path (resumed after `last_event_id`); ApiError if the
+        request is refused or answered with anything but an event stream."""
+        headers = {"Accept": "text/event-stream", **({"Authorization": f"Bearer {self.token}"} if self.token else {}),
+                   **({"Last-Event-ID": last_event_id} if last_event_id else {})}
+        request = urllib.request.Request(self.url + path, headers=headers)
+        try:
+            response = urllib.request.urlopen(request, timeout=timeout or self.timeout)
+        except urllib.error.HTTPError as err:
+            raise self._refusal(err) from None
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as err:
+            raise self._unreachable(err) from None
+        if not response.headers.get("Content-Type", "").startswith("text/event-stream"):
+            response.close()
+            raise ApiError(f"{self.url}{path} did not answer with an event stream", status=response.status)
+        return response
+
     def _send(self, method, path, body=None):
         headers = {"Accept": "application/json"}
         data = None
@@ -55,19 +72,22 @@ class Client:
         except urllib.error.HTTPError as err:
             raise self._refusal(err) from None
         except (urllib.error.URLError, OSError, http.client.HTTPException) as err:  # refused, cut off
-            reason = getattr(err, "reason", err)
-            if isinstance(reason, (socket.timeout, TimeoutError)):
-                reason = f"no answer within {self.timeout:g} s"
-            elif isinstance(reason, OSError) and reason.strerror:  # not "[Errno 111] Connection refused"
-                reason = reason.strerror
-            elif isinstance(reason, http.client.HTTPException):  # e.g. the server closed mid-answer
-                reason = f"{type(reason).__name__} {reason}".strip()
-            raise ApiError(f"cannot reach fitq at {self.url}: {reason}") from None
+            raise self._unreachable(err) from None
         try:
             return json.loads(raw)
         except ValueError:  # not fitq, or a proxy in between
             raise ApiError(f"{self.url} did not answer with JSON; is it fitq's address?",
                            status=status) from None
+
+    def _unreachable(self, err):
+        reason = getattr(err, "reason", err)
+        if isinstance(reason, (socket.timeout, TimeoutError)):
+            reason = f"no answer within {self.timeout:g} s"
+        elif isinstance(reason, OSError) and reason.strerror:  # not "[Errno 111] Connection refused"
+            reason = reason.strerror
+        elif isinstance(reason, http.client.HTTPException):  # e.g. the server closed mid-answer
+            reason = f"{type(reason).__name__} {reason}".strip()
+        return ApiError(f"cannot reach fitq at {self.url}: {reason}")
 
     def _refusal(self, err):
         # problem+json from fitq says what was wrong in `detail`; anything else (a proxy, gunicorn's

@@ -5,7 +5,7 @@ import sys
 import time
 from urllib.parse import quote
 
-from service.cli import tables
+from service.cli import streams, tables
 from service.cli.client import ApiError, Client
 from service.cli.options import value
 from service.cli.progress import Progress
@@ -110,10 +110,19 @@ def sweep(client, args):
         return 0
     progress = Progress()
     _announce(progress, f"sweep {made['id']}")
+
+    def show(s):
+        progress.show(_done(s), s["size"], f"sweep {s['id']}", _counts(s), s["finished"])
+
+    def fetch():
+        return client.get(f"/api/v1/sweeps/{made['id']}")
+
     try:
-        done = _until(progress, lambda: client.get(f"/api/v1/sweeps/{made['id']}"), lambda s: s["finished"],
-                      lambda s: progress.show(_done(s), s["size"], f"sweep {s['id']}", _counts(s),
-                                              s["finished"]))
+        try:
+            done = _streamed_sweep(client, made, show, fetch, progress.note)
+        except streams.Unavailable as err:
+            progress.note(f"fitq: no event stream ({err}); polling instead")
+            done = _until(progress, fetch, lambda s: s["finished"], show)
     except KeyboardInterrupt:
         return _interrupted(progress, f"sweep {made['id']}", f"fitq jobs --sweep {made['id']}")
     finally:
@@ -139,17 +148,60 @@ def _follow(client, job):
     progress, job_id = Progress(), job["id"]
     _announce(progress, f"job {job_id}")
     _notice(job, progress)
+
+    def show(j):
+        progress.show(j["progress"]["step"], j["progress"]["steps"], f"job {job_id}", j["status"], j["status"])
+
+    def fetch():
+        return client.get(f"/api/v1/jobs/{job_id}")
+
     try:
-        job = _until(progress, lambda: client.get(f"/api/v1/jobs/{job_id}"),
-                     lambda j: j["status"] in FINISHED,
-                     lambda j: progress.show(j["progress"]["step"], j["progress"]["steps"], f"job {job_id}",
-                                             j["status"], j["status"]))
+        try:
+            job = _streamed_job(client, job, show, fetch, progress.note)
+        except streams.Unavailable as err:
+            progress.note(f"fitq: no event stream ({err}); polling instead")
+            job = _until(progress, fetch, lambda j: j["status"] in FINISHED, show)
     except KeyboardInterrupt:
         return _interrupted(progress, f"job {job_id}", f"fitq show {job_id}")
     finally:
         progress.close()
     print("\n".join(tables.result_lines(job)))
     return 0 if job["status"] == "succeeded" else EXIT_JOB
+
+
+def _streamed_job(client, job, show, fetch, note):
+    # Progress and status as the stream pushes them; the finished job is read once at the end.
+    show(job)
+
+    def on_event(name, data):
+        if name == "progress":
+            # A point's step is the index of the step it was taken at: step + 1 of them are done.
+            job["progress"] = {"step": min(data["step"] + 1, data["steps"]), "steps": data["steps"]}
+        elif name == "status":
+            job.update(data)
+        elif name == "end":
+            show(done := fetch())
+            return done
+        show(job)
+        return None
+
+    return streams.follow(client, f"/api/v1/jobs/{job['id']}/events", on_event, PATIENCE_S, note)
+
+
+def _streamed_sweep(client, sweep, show, fetch, note):
+    # Counts as the stream pushes them; the finished sweep is read once at the end.
+    show(sweep)
+
+    def on_event(name, data):
+        if name == "counts":
+            sweep["counts"] = data
+            show(sweep)
+        elif name == "end":
+            show(done := fetch())
+            return done
+        return None
+
+    return streams.follow(client, f"/api/v1/sweeps/{sweep['id']}/events", on_event, PATIENCE_S, note)
 
 
 def _until(progress, fetch, finished, report, longest_s=1.0):

@@ -1,9 +1,13 @@
 """Progress streams on the real stack (gunicorn's gevent workers, a Celery worker, PostgreSQL, Redis):
 every history point once and in order, across an API restart with Last-Event-ID; finished work replayed."""
+import http.server
 import json
+import threading
 
 import pytest
 import requests
+
+from tests.integration.test_cli import fitq, record
 
 pytestmark = pytest.mark.usefixtures("stack")
 
@@ -89,3 +93,56 @@ def test_a_sweep_stream_sends_each_finished_job_and_ends(stack):
     assert got[-1][0] == "end" and got[-1][2]["counts"]["succeeded"] == 4
     best = [data for name, _, data in got if name == "best"][-1]
     assert best["final_loss"] == min(j["final_loss"] for j in finished)
+
+
+class StreamBlockingProxy(http.server.BaseHTTPRequestHandler):
+    """A proxy in front of the API that passes every request on but refuses event streams (502)."""
+
+    upstream = ""
+
+    def _forward(self):
+        if self.path.split("?")[0].endswith("/events"):
+            self.send_response(502)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<html>no streaming here</html>")
+            return
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) or None
+        r = requests.request(self.command, self.upstream + self.path, data=body, timeout=30,
+                             headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
+        self.send_response(r.status_code)
+        for name in ("Content-Type", "Location"):
+            if name in r.headers:
+                self.send_header(name, r.headers[name])
+        self.send_header("Content-Length", str(len(r.content)))
+        self.end_headers()
+        self.wfile.write(r.content)
+
+    do_GET = do_POST = _forward
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def proxy(stack):
+    handler = type("Proxy", (StreamBlockingProxy,), {"upstream": stack.client.base})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.mark.parametrize("command", [("submit", "tensor"), ("sweep", "tensor", "--grid", "seed=0,1")])
+def test_wait_reads_the_stream_and_falls_back_to_polling_with_one_notice_behind_a_proxy(stack, proxy, command):
+    args = (*command, "-p", "steps=2000", "-p", "samples=200", "-p", "log_every=100", "--wait")
+    direct = fitq(*args, "--url", stack.client.base)
+    assert direct.returncode == 0, direct.stderr
+    assert "polling" not in direct.stderr  # the stream was read
+    proxied = fitq(*args, "--url", proxy)
+    assert proxied.returncode == 0, proxied.stderr
+    notices = [line for line in proxied.stderr.splitlines() if "polling instead" in line]
+    assert len(notices) == 1 and notices[0].startswith("fitq: no event stream ("), proxied.stderr
+    for done in (direct, proxied):  # the same end either way
+        assert ("2 jobs, 2 succeeded" in done.stdout) if command[0] == "sweep" else \
+            record(done.stdout)["status"] == "succeeded", done.stdout
