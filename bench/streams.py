@@ -24,7 +24,7 @@ def arguments(argv=None):
     parser.add_argument("--streams", type=int, default=200, help="open streams (default 200)")
     parser.add_argument("--posts", type=int, default=100, help="POST /jobs in each phase, one at a time (default 100)")
     parser.add_argument("--steps", type=int, default=600_000,
-                        help="steps of the streamed tensor job (default 600000: about 20 s on an idle core)")
+                        help="steps of the streamed tensor job (default 600000 on 100 samples: some 15 s on an idle core)")
     parser.add_argument("--log-every", type=int, default=2000, help="its history interval (default 2000)")
     parser.add_argument("--pg-admin", default=PG_ADMIN, help=f"PostgreSQL admin URL (default {PG_ADMIN})")
     return parser.parse_args(argv)
@@ -108,7 +108,10 @@ def main(argv=None):
         http = requests.Session()
         http.post(f"{stack.base}/api/v1/jobs", json=POST_BODY).raise_for_status()  # warm up
         job = http.post(f"{stack.base}/api/v1/jobs", json={"variant": "tensor", "params": {
-            "steps": args.steps, "samples": 200, "log_every": args.log_every, "device": "cpu"}}).json()
+            "steps": args.steps, "samples": 100, "log_every": args.log_every, "device": "cpu"}})
+        if job.status_code != 202:
+            raise SystemExit(f"POST /jobs answered {job.status_code}: {job.text[:300]}")
+        job = job.json()
         url = f"{stack.base}/api/v1/jobs/{job['id']}"
         wait_for(lambda: http.get(url).json()["status"] == "running", 60, "the streamed job running")
         say(f"job {job['id']} running; {args.posts} POSTs without streams")

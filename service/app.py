@@ -20,12 +20,13 @@ class State:
     redis: object  # for /readyz and the rate limiter; connects on first use
     limiter: object
     hub: object = None  # wakes this process's open streams (service/api/wakeups.py)
+    snapshots: object = None  # their shared reads (service/api/snapshots.py)
 
 
 def create_app(settings=None) -> Flask:
     """Build the API for `settings` (default: from the environment)."""
     from service import logs
-    from service.api import monitoring, problems, streams, wakeups
+    from service.api import monitoring, problems, snapshots, streams, wakeups
     from service.api import routes as api
     from service.api.guards import auth, cors, hosts, ratelimit, redirects
     from service.api.results import routes as results
@@ -43,6 +44,8 @@ def create_app(settings=None) -> Flask:
     app.extensions["fitq"] = State(settings, engine, make_sessionmaker(engine), make_celery(settings),
                                    probe, ratelimit.Limiter(probe, settings.rate_limit_per_minute),
                                    wakeups.Hub(settings.redis_url))
+    state = app.extensions["fitq"]
+    state.snapshots = snapshots.Snapshots(state.hub, settings.stream_poll_s)
     problems.register(app)
     # A foreign Host is refused first (DNS rebinding). A preflight is answered before it could need a
     # token, and a cross-origin write refused before it could count; a bad token still counts against

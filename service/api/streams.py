@@ -45,7 +45,8 @@ def _paced(state, listener, one_pass):
                 yield sse.comment("keep-alive")
             listener.event.wait(settings.stream_poll_s)
     finally:
-        state.hub.forget(listener)
+        for channel in state.hub.forget(listener):
+            state.snapshots.drop(channel)
 
 
 @blueprint.get("/jobs/<job_id>/events")
@@ -57,31 +58,24 @@ def job_events(job_id):
         job = jobs.get(session=session, job_id=job_id) if jobs.is_id(job_id) else None
         if not tenancy.visible(job):
             raise Problem(404, f"no job with id {job_id!r}", field="id")
-    listener = state.hub.listen([job_channel(job_id)])
+    channel = job_channel(job_id)
+    listener = state.hub.listen([channel])
     position = {"step": step, "status": status}
 
     def one_pass():
-        with state.sessions() as session:
-            job = jobs.get(session=session, job_id=job_id)
-            reached = dict(points.after(session=session, job_id=job_id, step=position["step"]))
-            finished = JobStatus(job.status).finished
-            for point in (job.result or {}).get("loss_history", []) if finished else ():
-                if point["step"] > position["step"]:
-                    reached[point["step"]] = point["loss"]
-            document = job_document(job) if job.status != position["status"] else None
+        now = state.snapshots.get(channel, position["step"], lambda after: _read_job(state, job_id, after))
         chunks = []
-        for at in sorted(reached):
+        for at, loss in now["points"]:
             position["step"] = at
-            chunks.append(sse.event("progress", {"step": at, "steps": job.progress_steps, "loss": reached[at]},
-                                    str(at)))
+            chunks.append(sse.event("progress", {"step": at, "steps": now["steps"], "loss": loss}, str(at)))
         if position["status"] == "end":  # a client that reconnected after the end: nothing more
             return chunks, True
-        if document is not None:
-            position["status"] = job.status
-            chunks.append(sse.event("status", document, f"{position['step']}.{job.status}"))
-        if finished:
-            chunks.append(sse.event("end", {"status": job.status}, f"{position['step']}.end"))
-        return chunks, finished
+        if now["status"] != position["status"]:
+            position["status"] = now["status"]
+            chunks.append(sse.event("status", now["document"], f"{position['step']}.{now['status']}"))
+        if now["finished"]:
+            chunks.append(sse.event("end", {"status": now["status"]}, f"{position['step']}.end"))
+        return chunks, now["finished"]
 
     return _respond(_paced(state, listener, one_pass))
 
@@ -122,6 +116,20 @@ def sweep_events(sweep_id):
         return chunks, over
 
     return _respond(_paced(state, listener, one_pass))
+
+
+def _read_job(state, job_id, after):
+    # What a job's streams send next: its points after `after` (a finished job's result history merged
+    # in: a short job writes no points), its status and document.
+    with state.sessions() as session:
+        job = jobs.get(session=session, job_id=job_id)
+        reached = dict(points.after(session=session, job_id=job_id, step=after))
+        finished = JobStatus(job.status).finished
+        for point in (job.result or {}).get("loss_history", []) if finished else ():
+            if point["step"] > after:
+                reached[point["step"]] = point["loss"]
+        return {"points": sorted(reached.items()), "steps": job.progress_steps, "status": job.status,
+                "finished": finished, "document": job_document(job)}
 
 
 def _finished_job(job) -> dict:

@@ -27,6 +27,10 @@ class Hub:
     def __init__(self, url: str) -> None:
         self.url = url
         self._listeners: dict[str, set[Listener]] = {}
+        # Messages seen per listened channel, and reconnections: a read made before the last of them
+        # may have missed a write (see Snapshots).
+        self._seen: dict[str, int] = {}
+        self._epoch = 0
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
@@ -41,8 +45,9 @@ class Hub:
                 self._thread.start()
         return listener
 
-    def forget(self, listener: Listener) -> None:
-        """Stop listening (the stream ended)."""
+    def forget(self, listener: Listener) -> list[str]:
+        """Stop listening (the stream ended); returns the channels nobody listens on any more."""
+        emptied = []
         with self._lock:
             for channel in listener.channels:
                 waiting = self._listeners.get(channel)
@@ -50,9 +55,21 @@ class Hub:
                     waiting.discard(listener)
                     if not waiting:
                         del self._listeners[channel]
+                        self._seen.pop(channel, None)
+                        emptied.append(channel)
+        return emptied
+
+    def generation(self, channel: str) -> tuple[int, int]:
+        """Changes whenever a message for `channel` arrives (or the subscription was lost and back)."""
+        with self._lock:
+            return self._epoch, self._seen.get(channel, 0)
 
     def _wake(self, channel: str | None) -> None:
         with self._lock:
+            if channel is None:
+                self._epoch += 1
+            elif channel in self._listeners:
+                self._seen[channel] = self._seen.get(channel, 0) + 1
             woken = [lis for ch, group in self._listeners.items() if channel in (None, ch) for lis in group]
         for listener in woken:
             listener.event.set()
