@@ -24,7 +24,8 @@ def arguments(argv=None):
     parser.add_argument("--streams", type=int, default=200, help="open streams (default 200)")
     parser.add_argument("--posts", type=int, default=100, help="POST /jobs in each phase, one at a time (default 100)")
     parser.add_argument("--steps", type=int, default=600_000,
-                        help="steps of the streamed tensor job (default 600000 on 100 samples: some 15 s on an idle core)")
+                        help="steps of the streamed job (default 600000 on 100 samples: some 15 s on an idle core)")
+    parser.add_argument("--variant", default="tensor", help="its variant (default tensor; autograd is slower)")
     parser.add_argument("--log-every", type=int, default=2000, help="its history interval (default 2000)")
     parser.add_argument("--pg-admin", default=PG_ADMIN, help=f"PostgreSQL admin URL (default {PG_ADMIN})")
     return parser.parse_args(argv)
@@ -107,7 +108,7 @@ def main(argv=None):
     with fresh_stack("streams", workers=1, env=ENV, pg_admin=args.pg_admin) as stack:
         http = requests.Session()
         http.post(f"{stack.base}/api/v1/jobs", json=POST_BODY).raise_for_status()  # warm up
-        job = http.post(f"{stack.base}/api/v1/jobs", json={"variant": "tensor", "params": {
+        job = http.post(f"{stack.base}/api/v1/jobs", json={"variant": args.variant, "params": {
             "steps": args.steps, "samples": 100, "log_every": args.log_every, "device": "cpu"}})
         if job.status_code != 202:
             raise SystemExit(f"POST /jobs answered {job.status_code}: {job.text[:300]}")
@@ -132,7 +133,7 @@ def main(argv=None):
     names = [streams.events(i) for i in range(args.streams)]
     progress = [n.count("progress") for n in names]
     ended = sum(1 for n in names if n and n[-1] == "end")
-    heading(f"event streams: {args.streams} open on one running tensor job ({args.steps} steps, a point "
+    heading(f"event streams: {args.streams} open on one running {args.variant} job ({args.steps} steps, a point "
             f"every {args.log_every}), POST /jobs ({POST_BODY['variant']}) one at a time, {args.posts} each")
     say(f"{'':44}{'p50':>11}{'p95':>11}")
     for label, values in (("POST /jobs, no stream open", quiet), (f"POST /jobs, {args.streams} streams open", busy)):
