@@ -1,11 +1,14 @@
 """Server-Sent Events: the wire format, and the ids a client resumes from (Last-Event-ID)."""
 import json
+import re
 
 from flask import request
 
 from service.api.problems import Problem
 
 MAX_ID = 64
+JOB_ID = re.compile(r"(-1|[0-9]{1,18})(?:\.([a-z]{1,16}))?")  # ASCII digits only: int() takes others too
+SWEEP_ID = re.compile(r"[0-9]{1,18}")
 
 
 def event(name: str, data, event_id: str) -> str:
@@ -30,18 +33,18 @@ def job_position(value: str | None) -> tuple[int, str | None]:
     point the step is -1."""
     if value is None:
         return -1, None
-    step, _, status = value.partition(".")
-    if len(value) > MAX_ID or not (step.isdigit() or step == "-1") or (status and not status.isalpha()):
+    matched = JOB_ID.fullmatch(value)
+    if matched is None:
         raise Problem(422, f"{value[:MAX_ID]!r} is not an event id of this stream (expected a step, "
                            "optionally followed by .status)", field="Last-Event-ID")
-    return int(step), status or None
+    return int(matched[1]), matched[2]
 
 
 def sweep_position(value: str | None) -> int:
     """A sweep stream's id: how many of its finished jobs were sent."""
     if value is None:
         return 0
-    if len(value) > MAX_ID or not value.isdigit():
+    if SWEEP_ID.fullmatch(value) is None:
         raise Problem(422, f"{value[:MAX_ID]!r} is not an event id of this stream (expected a count of "
                            "finished jobs sent)", field="Last-Event-ID")
     return int(value)

@@ -97,7 +97,12 @@ def sweep_events(sweep_id):
     def one_pass():
         with state.sessions() as session:
             counts = sweeps.counts(session=session, sweep_id=sweep_id)
-            done = sweeps.finished(session=session, sweep_id=sweep_id, offset=seen["sent"])
+            done = []
+            while True:  # every job finished since the last pass, a page at a time
+                page = sweeps.finished(session=session, sweep_id=sweep_id, offset=seen["sent"] + len(done))
+                done += page
+                if len(page) < sweeps.FINISHED_PAGE:
+                    break
             best = sweeps.best(session=session, sweep_id=sweep_id)
         chunks = []
         for job in done:

@@ -76,9 +76,11 @@ def test_an_unknown_id_is_a_404_problem(client, problem, path):
     problem(client.get(path.format("nope")), 404, "id")
 
 
-def test_a_malformed_last_event_id_is_a_422_naming_it(client, problem, finished):
-    problem(client.get(f"/api/v1/jobs/{finished}/events", headers={"Last-Event-ID": "x; drop"}), 422,
-            "Last-Event-ID")
+@pytest.mark.parametrize("bad", ["x; drop", "²", "1.²", "-2", "1" * 80, "1.succeeded.end"])
+def test_a_malformed_last_event_id_is_a_422_naming_it(client, problem, finished, bad):
+    problem(client.get(f"/api/v1/jobs/{finished}/events", headers={"Last-Event-ID": bad.encode().decode("latin-1")}),
+            422, "Last-Event-ID")
+    problem(client.get(f"/api/v1/jobs/{finished}/events?last_event_id={bad}"), 422, "Last-Event-ID")
 
 
 def test_a_finished_sweep_sends_each_job_its_counts_best_and_end(client, store):
