@@ -102,16 +102,26 @@ LAST_EVENT_ID = (
     _query("last_event_id", {"type": "string", "maxLength": 64},
            "The same as Last-Event-ID, for clients that cannot set headers"))
 EVENTS = "text/event-stream"
-JOB_EVENTS = {**TEXT, "description": (
+
+
+def _event(names, id_pattern, description):
+    # One event of the stream, as the stream's items (what OpenAPI 3.2 calls itemSchema, and what
+    # schemathesis checks each event against): its name, id, and JSON data in a string.
+    return {"type": "object", "required": ["event", "id", "data"], "description": description,
+            "properties": {"event": {"enum": list(names)}, "id": {"type": "string", "pattern": id_pattern},
+                           "data": {"type": "string", "contentMediaType": JSON}, "retry": {"type": "integer"}}}
+
+
+JOB_EVENTS = _event(("progress", "status", "end"), r"^(-1|[0-9]+)(\.[a-z]+)?$", (
     "Server-Sent Events. `progress` at each history point ({step, steps, loss}; id: the step), `status` on "
     "each status change (the job document; id: step.status), then `end` ({status}; id: step.end), after "
     "which the server closes the stream. A finished job replays its history, status and end at once. "
-    "Comment lines are keep-alives.")}
-SWEEP_EVENTS = {**TEXT, "description": (
+    "Comment lines are keep-alives."))
+SWEEP_EVENTS = _event(("job", "counts", "best", "end"), "^[0-9]+$", (
     "Server-Sent Events. `job` for each job that finishes ({id, status, params, final_loss, duration_s, "
     "error}), `counts` (jobs by status) when they change, `best` ({job_id, final_loss, params}) when the "
     "best job changes, then `end` ({counts}) when every job has finished. Each id is the number of "
-    "finished jobs sent so far.")}
+    "finished jobs sent so far."))
 JOB, HEALTH, READY = ref("Job"), ref("Health"), ref("Ready")
 OPERATIONS = {
     "api.variants": Operation(200, {"type": "array", "items": ref("Variant")}),
