@@ -22,6 +22,7 @@ from service.settings import Settings
 from service.store import jobs
 from service.store.models import JobStatus
 from worker import claims, shutdown
+from worker.events import Publisher
 from worker.heartbeat import Heartbeat
 from worker.store import DatabaseUnavailable, Store
 
@@ -51,6 +52,10 @@ class Context:
     # Jobs this process ran as a batch's siblings: their own message comes later and is acked without
     # a database round trip, once. (Were one re-queued meanwhile, the sweeper sends it again.)
     ran_in_batch: OrderedDict[str, bool] = field(default_factory=OrderedDict)
+    publisher: Publisher = field(init=False)  # wakes streams after each write
+
+    def __post_init__(self) -> None:
+        self.publisher = Publisher(self.settings.redis_url)
 
 
 context: Context | None = None  # this process's, set by bind()
@@ -92,6 +97,7 @@ def run_message(ctx: Context, job_id: str, also: object = (), *, worker: str, qu
         assert skipped is not None  # claim() says why whenever it runs nothing
         log.info("job %s %s", job_id, skipped)
         return skipped
+    ctx.publisher.wake([job.id for job in run], [job.sweep_id for job in run], "status")
     for job in run:
         log.info("job %s started: %s attempt %d on %s%s", job.id, job.variant, job.attempts, worker,
                  f" in a batch of {len(run)} with {run[0].id}" if len(run) > 1 else "",
@@ -136,10 +142,11 @@ def _run(ctx: Context, run: list[Job]) -> dict[str, str]:
     settings, store = ctx.settings, ctx.store
     budget = first.timeout_s or settings.default_timeout_s
     attempts = {job.id: job.attempts for job in run}
-    with Heartbeat(store, attempts, settings.heartbeat_s, device=_device(first)) as heartbeat:
+    with Heartbeat(store, attempts, settings.heartbeat_s, device=_device(first), publisher=ctx.publisher,
+                   sweeps={job.id: job.sweep_id for job in run}) as heartbeat:
 
         def on_progress(step: int, steps: int, losses: list[float]) -> None:
-            heartbeat.step = step
+            heartbeat.record(step, losses)
             if heartbeat.all_lost.is_set():
                 raise ClaimLost(first.id)
             grace.check(step, steps)  # after SIGTERM: finish within SHUTDOWN_GRACE_S, or hand back
@@ -213,6 +220,7 @@ def _finish(ctx: Context, run: Sequence[Job], outcomes: Sequence[jobs.Outcome]) 
         # Still `running` with a stale heartbeat: the sweeper queues them again once the database is back.
         log.error("outcomes lost: %s", err)
         return {job.id: "outcome not written: database unavailable" for job in run}
+    ctx.publisher.wake(written, [job.sweep_id for job in run if job.id in written], "status")
     return {o.job_id: o.status if o.job_id in written else
             "finished, but its claim was lost before the outcome was written; outcome discarded"
             for o in outcomes}

@@ -47,3 +47,13 @@ def best(*, session: Session, sweep_id: str) -> Job | None:
                                              Job.status == JobStatus.SUCCEEDED.value,
                                              Job.final_loss.is_not(None))
                            .order_by(Job.final_loss, Job.id).limit(1)).first()
+
+
+FINISHED_PAGE = 500
+
+
+def finished(*, session: Session, sweep_id: str, offset: int = 0, limit: int = FINISHED_PAGE) -> list[Job]:
+    """The sweep's finished jobs in the order they finished, skipping the first `offset`."""
+    done = [s.value for s in JobStatus if s.finished]
+    return list(session.scalars(select(Job).where(Job.sweep_id == sweep_id, Job.status.in_(done))
+                                .order_by(Job.finished_at, Job.id).offset(offset).limit(limit)))
