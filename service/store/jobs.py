@@ -5,7 +5,6 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -13,7 +12,9 @@ from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from service.clock import now
+from service.store import outcomes as outcomes_table
 from service.store.models import LEGACY_OWNER, Job, JobStatus
+from service.store.outcomes import Outcome
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement, CursorResult
@@ -269,23 +270,16 @@ def finish(*, session: Session, job_id: str, attempt: int, status: str, result: 
     return bool(finish_many(session=session, outcomes=[outcome]))
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What one attempt of a job came to, ready to be written."""
-
-    job_id: str
-    attempt: int
-    status: str
-    result: dict | None = None
-    error: dict | None = None
-    device: str | None = None
-    step: int | None = None  # how far it got, when it did not succeed
-
-
-def finish_many(*, session: Session, outcomes: Iterable[Outcome]) -> set[str]:
-    """Write each outcome whose attempt still holds its claim, in one transaction; returns their ids."""
-    written: set[str]
-    stamp, written = now(), set()
+def finish_many(*, session: Session, outcomes: Iterable[Outcome], per_job: bool = False) -> set[str]:
+    """Write each outcome whose attempt still holds its claim, in one transaction; returns their ids.
+    On PostgreSQL that is one statement for the whole batch (unless `per_job`, kept to compare the
+    two); SQLite writes them one by one."""
+    stamp = now()
+    if session.get_bind().dialect.name == "postgresql" and not per_job:
+        written = outcomes_table.write_all(session, list(outcomes), stamp)
+        session.commit()
+        return written
+    written = set()
     for o in outcomes:
         status = JobStatus(o.status)
         values: dict[str, Any] = {"status": status.value, "finished_at": stamp, "result": o.result, "error": o.error}
