@@ -1,6 +1,7 @@
 """bench.service's sweep of each variant: its wall time against 1000 / the variant's batched rate,
 and where the difference goes. The rate is measured in this process, in the same run, on a batch of
-BATCH_SIZE default-size jobs with one torch thread: what each of the worker's passes runs."""
+BATCH_SIZE default-size jobs with one torch thread, on the variant's default device (a GPU where
+there is one): what each of the worker's passes runs."""
 import re
 import time
 
@@ -16,7 +17,7 @@ PASS = re.compile(r"pass of (\d+) (\w+) jobs: claim ([\d.]+) ms, fit ([\d.]+) s,
 POLL_S = 0.02
 
 
-def batched_rate(variant, size, device="cpu"):
+def batched_rate(variant, size):
     """fits/s of fits.batched.run_batch over `size` default-size jobs, one torch thread, best of two:
     (in wall time, in this process's CPU time)."""
     import torch
@@ -25,7 +26,8 @@ def batched_rate(variant, size, device="cpu"):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        defaults = {**catalog.VARIANTS[variant].defaults, "device": "cpu" if variant == "numpy" else device}
+        # The variant's default device, as the sweep's jobs: `auto` is the GPU where there is one.
+        defaults = dict(catalog.VARIANTS[variant].defaults)
         batched.run_batch(variant, [{**defaults, "seed": s, "steps": 10, "log_every": 10} for s in range(2)])
         best, best_cpu = 0.0, 0.0
         for _ in range(2):
