@@ -70,11 +70,17 @@ def create(*, session: Session, variant: str, params: dict[str, Any], requested:
 
 def new_job(variant: str, params: dict[str, Any], timeout_s: int | None, stamp: datetime, **more: Any) -> Job:
     """A queued job row, not yet added to a session (owned by `legacy` unless `owner` is given)."""
+    return Job(**new_row(variant, params, timeout_s, stamp, **more))
+
+
+def new_row(variant: str, params: dict[str, Any], timeout_s: int | None, stamp: datetime,
+            **more: Any) -> dict[str, Any]:
+    """new_job's columns as a dict, for a bulk insert."""
     more.setdefault("owner", LEGACY_OWNER)
     # enqueued_at is set before the send: if the send never happens, the sweeper finds no message.
-    return Job(id=new_id(), variant=variant, status=JobStatus.QUEUED.value, params=params,
-               progress_step=0, progress_steps=params.get("steps", 1), attempts=0, created_at=stamp,
-               enqueued_at=stamp, timeout_s=timeout_s, **more)
+    return {"id": new_id(), "variant": variant, "status": JobStatus.QUEUED.value, "params": params,
+            "progress_step": 0, "progress_steps": params.get("steps", 1), "attempts": 0, "created_at": stamp,
+            "enqueued_at": stamp, "timeout_s": timeout_s, **more}
 
 
 def by_key(*, session: Session, owner: str, key: str) -> Job | None:
