@@ -52,6 +52,8 @@ def arguments(argv=None):
                              "tensor,autograd,nn,module,custom_function,numpy,optim)")
     parser.add_argument("--sweep-points", type=int, default=1000,
                         help="points of the sweep of each batchable variant of --variants (default 1000)")
+    parser.add_argument("--sweep-poll-ms", type=float, default=20.0,
+                        help="how often the sweeps' client polls GET /sweeps/<id> (default 20)")
     parser.add_argument("--sweeps-only", action="store_true",
                         help="run only the sweeps and their table (no latency, throughput, memory or "
                              "unbatched runs)")
@@ -241,9 +243,10 @@ def variant_sweeps(stack, args, batch_size):
         rates = sweeps.batched_rate(variant, batch_size)
         say(f"{variant}: batched rate {rates[0]:.1f} fits/s ({rates[1]:.1f} in CPU time; B={batch_size}); "
             f"sweeping {args.sweep_points} points")
-        rows.append(sweeps.variant_sweep(stack, variant, args.sweep_points, rates, settle, args.timeout))
+        rows.append(sweeps.variant_sweep(stack, variant, args.sweep_points, rates, settle, args.timeout,
+                                         args.sweep_poll_ms / 1000))
         drain(stack, args.timeout)
-    sweeps.print_table(rows, args.sweep_points, batch_size)
+    sweeps.print_table(rows, args.sweep_points, batch_size, args.sweep_poll_ms / 1000)
 
 
 # ---------------------------------------------------------------------------------------------------
