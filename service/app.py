@@ -24,7 +24,7 @@ class State:
 def create_app(settings=None) -> Flask:
     """Build the API for `settings` (default: from the environment)."""
     from service import logs
-    from service.api import monitoring, problems
+    from service.api import monitoring, problems, webhooks
     from service.api import routes as api
     from service.api.guards import auth, cors, hosts, ratelimit, redirects
     from service.api.results import routes as results
@@ -56,6 +56,7 @@ def create_app(settings=None) -> Flask:
     app.after_request(redirects.rebase)
     app.register_blueprint(api.blueprint, url_prefix=auth.API_PREFIX)
     app.register_blueprint(results.blueprint, url_prefix=auth.API_PREFIX)
+    app.register_blueprint(webhooks.blueprint, url_prefix=auth.API_PREFIX)
     app.register_blueprint(api.probes)
     app.register_blueprint(monitoring.blueprint)
     app.register_blueprint(dashboard.blueprint)  # / and /assets: open, like the probes

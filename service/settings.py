@@ -93,6 +93,18 @@ class Settings:
     api_worker_class: str = "gevent"
     # Connections one gevent API worker holds open at once.
     api_worker_connections: int = 1000
+    # The key that signs each webhook (Fitq-Signature); empty turns webhooks off (callback_url is refused).
+    webhook_secret: str = ""
+    # Callback hosts allowed even on loopback or private addresses: comma-separated names or addresses, or *.
+    webhook_allow_hosts: str = ""
+    # How long the deliverer keeps retrying a webhook (seconds after the job or sweep ended).
+    webhook_retry_for_s: float = 86400.0
+    # The wait before the first retry; each later one waits twice as long (at most an hour).
+    webhook_backoff_s: float = 2.0
+    # Seconds one delivery attempt may take to connect and to read each part of the answer.
+    webhook_timeout_s: float = 10.0
+    # Seconds between the deliverer's looks for due deliveries.
+    webhook_poll_s: float = 1.0
 
     @classmethod
     def from_env(cls, env=None, **overrides):
@@ -137,6 +149,11 @@ class Settings:
         own = self.host.strip("[]").lower()
         wildcard = own in ("0.0.0.0", "::", "")
         return [*LOOPBACK_NAMES, *([] if wildcard or own in LOOPBACK_NAMES else [own])]
+
+    @property
+    def webhook_hosts(self) -> list[str]:
+        """Callback hosts allowed on any address (lower case), or ["*"]."""
+        return [h.strip().lower().strip("[]") for h in self.webhook_allow_hosts.split(",") if h.strip()]
 
     @property
     def public_url(self) -> str:
@@ -199,6 +216,9 @@ class Settings:
             found.append(f"API_WORKER_CLASS ({self.api_worker_class!r}) must be gevent, gthread or sync")
         if self.api_worker_connections < 1:
             found.append(f"API_WORKER_CONNECTIONS ({self.api_worker_connections}) must be at least 1")
+        if min(self.webhook_retry_for_s, self.webhook_backoff_s, self.webhook_timeout_s, self.webhook_poll_s) <= 0:
+            found.append("WEBHOOK_RETRY_FOR_S, WEBHOOK_BACKOFF_S, WEBHOOK_TIMEOUT_S and WEBHOOK_POLL_S must be "
+                         "positive")
         return found
 
 

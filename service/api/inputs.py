@@ -6,9 +6,10 @@ from flask import request
 from fits import params as fit_params
 from fits.errors import ParamError
 from service.api.problems import Problem
+from service.webhooks import address
 
-SUBMIT_FIELDS = ("variant", "params", "timeout_s")
-SWEEP_FIELDS = ("variant", "params", "grid", "timeout_s")
+SUBMIT_FIELDS = ("variant", "params", "timeout_s", "callback_url")
+SWEEP_FIELDS = ("variant", "params", "grid", "timeout_s", "callback_url")
 MAX_SWEEP_POINTS = 10_000  # one sweep's jobs are inserted in one transaction
 MAX_KEY = 200  # the idempotency_key column's width
 JSON = "application/json"
@@ -60,7 +61,7 @@ def _integer(text):
 
 
 def submission(settings):
-    """(variant, resolved params, requested params, timeout_s) from a POST /jobs body."""
+    """(variant, resolved params, requested params, timeout_s, callback_url) from a POST /jobs body."""
     body = json_object(settings)
     for key in body:
         if key not in SUBMIT_FIELDS:
@@ -72,12 +73,13 @@ def submission(settings):
     except ParamError as err:
         raise Problem(422, err.detail, field=err.field) from None
     requested = body.get("params") or {}
-    return body["variant"], resolved, requested, _timeout(body.get("timeout_s"), settings)
+    timeout_s = _timeout(body.get("timeout_s"), settings)
+    return body["variant"], resolved, requested, timeout_s, callback_url(body.get("callback_url"), settings)
 
 
 def sweep_submission(settings):
-    """(variant, base params as sent, grid, resolved params of every point, timeout_s) from a POST
-    /sweeps body. Without a seed in params or grid, every point gets the same chosen seed."""
+    """(variant, base params as sent, grid, resolved params of every point, timeout_s, callback_url) from a
+    POST /sweeps body. Without a seed in params or grid, every point gets the same chosen seed."""
     body = json_object(settings)
     for key in body:
         if key not in SWEEP_FIELDS:
@@ -101,7 +103,23 @@ def sweep_submission(settings):
             name = err.field.removeprefix("params.")
             field = f"grid.{name}" if name in point else err.field
             raise Problem(422, f"{err.detail} (at grid point {point})", field=field) from None
-    return variant.name, base, grid, resolved, _timeout(body.get("timeout_s"), settings)
+    timeout_s = _timeout(body.get("timeout_s"), settings)
+    return variant.name, base, grid, resolved, timeout_s, callback_url(body.get("callback_url"), settings)
+
+
+def callback_url(value, settings):
+    """The webhook URL, None when absent; a 422 when it is not http(s) or leads to a loopback, private,
+    link-local or metadata address (unless WEBHOOK_ALLOW_HOSTS names its host)."""
+    if value is None:
+        return None
+    if not settings.webhook_secret:
+        raise Problem(422, "this server sends no webhooks: it has no WEBHOOK_SECRET to sign them with",
+                      field="callback_url")
+    try:
+        address.check(value, settings.webhook_hosts)
+    except address.Refused as err:
+        raise Problem(422, str(err), field="callback_url") from None
+    return value
 
 
 def _grid_points(grid, base, variant):

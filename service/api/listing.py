@@ -20,7 +20,10 @@ from service.store.query import Filters
 
 STATUSES = tuple(s.value for s in JobStatus)
 # A sort key, descending with a leading '-'; the first is the default. Ties go by id.
-ORDERS = ("-created_at", "created_at", "final_loss", "-final_loss", "duration_s", "-duration_s")
+ORDERS = ("-created_at", "created_at", "final_loss", "-final_loss", "duration_s", "-duration_s",
+          "excess_loss", "-excess_loss", "relative_excess_loss", "-relative_excess_loss")
+# Upper bounds on the excess over the least-squares optimum (inclusive); jobs without one never match.
+EXCESS_FIELDS = ("max_excess_loss", "max_relative_excess_loss")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 MAX_CURSOR = 200  # ours are under 100 characters
@@ -45,7 +48,7 @@ def _filter_rules():
 
 PARAM_RULES = _filter_rules()
 PARAM_FIELDS = tuple(f"param.{name}" for name in PARAM_RULES)
-LISTING_FIELDS = ("variant", "status", "sweep", "created_after", "created_before", *PARAM_FIELDS,
+LISTING_FIELDS = ("variant", "status", "sweep", "created_after", "created_before", *EXCESS_FIELDS, *PARAM_FIELDS,
                   "order_by", "limit", "cursor")
 
 
@@ -71,7 +74,8 @@ def listing_query():
         variant=variant, statuses=_statuses(args.get("status")), sweep=sweep,
         created_after=_moment(args.get("created_after"), "created_after"),
         created_before=_moment(args.get("created_before"), "created_before"),
-        params={field[len("param."):]: _param(field, args[field]) for field in PARAM_FIELDS if field in args})
+        params={field[len("param."):]: _param(field, args[field]) for field in PARAM_FIELDS if field in args},
+        **{field: _number(args.get(field), field) for field in EXCESS_FIELDS})
     return {"filters": filters, "order": order, "after": _cursor(args.get("cursor"), order),
             "limit": bounded(args.get("limit"), DEFAULT_LIMIT, 1, MAX_LIMIT, "limit")}
 
@@ -107,6 +111,14 @@ def _moment(raw, field):
     except (ValueError, OverflowError):
         raise Problem(400, "must be an ISO 8601 date-time with a time zone, e.g. 2026-11-27T05:39:11Z",
                       field=field) from None
+
+
+def _number(raw, field):
+    if raw is None:
+        return None
+    if not NUMBER.fullmatch(raw):
+        raise Problem(400, "must be a finite decimal number, e.g. 0.01", field=field)
+    return float(raw)
 
 
 def _param(field, raw):

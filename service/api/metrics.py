@@ -8,7 +8,7 @@ from fits import catalog
 from service import roster as workers
 from service.queue import PRIORITY_SUFFIXES
 from service.settings import KNOWN_QUEUES
-from service.store import stats
+from service.store import deliveries, stats
 from service.store.models import JobStatus
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -33,6 +33,8 @@ def scrape(session, client) -> str:
     _histogram(out, "fitq_job_queue_wait_seconds",
                "Seconds from submission to the start of the run that finished the job, by its device.",
                "device", stats.queue_waits(session=session, bounds=WAIT_BOUNDS), WAIT_BOUNDS)
+    _family(out, "fitq_webhooks", "gauge", "Webhook deliveries by state: pending (still retried), delivered, failed.",
+            [({"state": state}, n) for state, n in deliveries.by_state(session=session).items()])
     try:
         depths, reports = _queue_depths(client), workers.live(client)
     except redis.RedisError:

@@ -48,11 +48,14 @@ LISTING = {
                       "description": "created at or after this moment (ISO 8601 with a time zone)"},
     "created_before": {"type": "string", "format": "date-time",
                        "description": "created strictly before this moment (ISO 8601 with a time zone)"},
+    **{name: {"type": "string", "pattern": f"^{NUMBER}$",
+              "description": f"only jobs whose {name[len('max_'):]} is at most this (jobs without one never match)"}
+       for name in listing.EXCESS_FIELDS},
     **{f"param.{name}": {**rule.schema(), "description": f"the job's resolved {name} is exactly this"}
        for name, rule in listing.PARAM_RULES.items()},
     "order_by": {"type": "string", "enum": list(listing.ORDERS), "default": listing.ORDERS[0],
                  "description": "a sort key, '-' for descending; ties go by id, and jobs without a "
-                                "final_loss or duration_s come last in either direction"},
+                                "final_loss, duration_s or excess come last in either direction"},
     "limit": {"type": "integer", "minimum": 1, "maximum": listing.MAX_LIMIT,
               "default": listing.DEFAULT_LIMIT},
     "cursor": {"type": "string", "maxLength": listing.MAX_CURSOR,
@@ -110,6 +113,8 @@ OPERATIONS = {
     "api.create_sweep": Operation(202, ref("Sweep"), (400, 403, 413, 415, 422, 503), body="SweepSubmission",
                                   headers=("Location",)),
     "api.show_sweep": Operation(200, ref("Sweep"), (404, 503), (SWEEP_ID_PARAMETER,)),
+    "webhooks.job_deliveries": Operation(200, ref("Deliveries"), (404, 503), (JOB_ID_PARAMETER,)),
+    "webhooks.sweep_deliveries": Operation(200, ref("Deliveries"), (404, 503), (SWEEP_ID_PARAMETER,)),
     "results.history": Operation(200, ref("History"), (400, 404, 409, 503),
                                  (JOB_ID_PARAMETER, *HISTORY_QUERY), headers=("Content-Disposition",),
                                  also=(("text/csv", TEXT),)),
@@ -145,7 +150,7 @@ PROBLEMS = {
     413: "The body is larger than the server's MAX_BODY_BYTES ({max_body_bytes}).",
     415: "The body is not sent as Content-Type: application/json.",
     422: "The body asks for something invalid: an unknown variant, field or parameter, a wrong type, "
-         "or a value out of range.",
+         "a value out of range, or a callback_url fitq does not call.",
     429: "Too many requests from this client (try again after Retry-After seconds), or a submission past "
          "the owner's quota of queued work (MAX_QUEUED_JOBS, MAX_QUEUED_WORK).",
     503: "The database or the queue is unreachable.",

@@ -5,8 +5,7 @@ from dataclasses import replace
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
-from fits import catalog
-from service.api import inputs, listing
+from service.api import inputs, listing, stability
 from service.api.document import job_document, sweep_document
 from service.api.guards import quota, tenancy
 from service.api.openapi import document as openapi_document
@@ -42,21 +41,22 @@ def _queues(*rows):
 @blueprint.get("/variants")
 def variants():
     """The variant catalogue with each variant's defaults."""
-    return jsonify(catalog.listing())
+    return jsonify(stability.variants())
 
 
 @blueprint.post("/jobs")
 def submit():
     """Record a queued job, then enqueue it; 202 with its Location."""
     state = _state()
-    variant, params, requested, timeout_s = inputs.submission(state.settings)
+    variant, params, requested, timeout_s, callback_url = inputs.submission(state.settings)
     key, owner = inputs.idempotency_key(), tenancy.caller().owner
     with state.sessions() as session:
         try:
             if key is None or jobs.by_key(session=session, owner=owner, key=key) is None:
                 quota.admit(session, 1, params.get("steps", 1) * params["samples"])
             job, created = jobs.create(session=session, variant=variant, params=params, owner=owner,
-                                       requested=requested, idempotency_key=key, timeout_s=timeout_s)
+                                       requested=requested, idempotency_key=key, timeout_s=timeout_s,
+                                       callback_url=callback_url)
         except jobs.IdempotencyConflict as err:
             raise Problem(409, f"this Idempotency-Key was used for job {err.job.id} with a different "
                                "request", field="Idempotency-Key", job_id=err.job.id) from None
@@ -70,7 +70,10 @@ def submit():
             raise Problem(503, f"job {job.id} is recorded but the queue is unreachable; "
                                "it stays queued", job_id=job.id) from None
         log.info("job %s queued: %s", job.id, job.variant, extra={"job_id": job.id})
-    response = jsonify(job_document(job, _queues(job)))
+    # Accepted all the same: a warning says what to expect, the user may mean it (or study divergence).
+    # Only when there is one, so that a plain 202 stays the job document GET /jobs/<id> shows.
+    warnings = stability.job_warnings(job.variant, job.params)
+    response = jsonify({**job_document(job, _queues(job)), **({"warnings": warnings} if warnings else {})})
     response.status_code = 202
     response.headers["Location"] = f"/api/v1/jobs/{job.id}"
     if not created:
@@ -103,13 +106,14 @@ def index():
 def create_sweep():
     """Record a sweep and one queued job per grid point, then enqueue them; 202 with its Location."""
     state = _state()
-    variant, base, grid, points, timeout_s = inputs.sweep_submission(state.settings)
+    variant, base, grid, points, timeout_s, callback_url = inputs.sweep_submission(state.settings)
     # A small sweep goes at a single job's priority; a large one waits behind both (service/queue.py).
     priority = HIGH_PRIORITY if len(points) <= state.settings.small_sweep_jobs else LOW_PRIORITY
     with state.sessions() as session:
         quota.admit(session, len(points), sum(p.get("steps", 1) * p["samples"] for p in points))
         sweep, made = sweeps.create(session=session, variant=variant, params=base, grid=grid,
-                                    points=points, timeout_s=timeout_s, owner=tenancy.caller().owner)
+                                    points=points, timeout_s=timeout_s, owner=tenancy.caller().owner,
+                                    callback_url=callback_url)
         try:
             enqueue_batches(state.celery, made, state.settings.batch_size, priority=priority)
         except Exception as err:  # committed: the sweeper sends whatever did not go out
@@ -117,7 +121,8 @@ def create_sweep():
             raise Problem(503, f"sweep {sweep.id} is recorded but the queue is unreachable; its jobs "
                                "stay queued and are sent once it is back", sweep_id=sweep.id) from None
         document = sweep_document(sweep, sweeps.counts(session=session, sweep_id=sweep.id), None)
-    response = jsonify(document)
+    warnings = stability.sweep_warnings(variant, points)
+    response = jsonify({**document, **({"warnings": warnings} if warnings else {})})
     response.status_code = 202
     response.headers["Location"] = f"/api/v1/sweeps/{sweep.id}"
     return response

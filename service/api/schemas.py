@@ -3,7 +3,8 @@ from fits import catalog
 from fits.params import MAX_HISTORY_POINTS, MAX_STEPS_X_SAMPLES, rules
 from service.api.inputs import MAX_SWEEP_POINTS
 from service.store.jobs import ID_PATTERN
-from service.store.models import JobStatus
+from service.store.models import DeliveryState, JobStatus
+from service.webhooks.address import MAX_URL
 
 JOB_ID = {"type": "string", "pattern": f"^{ID_PATTERN.pattern}$"}
 PARAMETER_NAMES = sorted({name for v in catalog.VARIANTS.values() for name in v.params})
@@ -36,6 +37,17 @@ def _object(properties, optional=()):
     return {"type": "object", "required": required, "properties": properties}
 
 
+def _warnings():
+    return {"type": "array",
+            "description": "only in a submission's 202, and only when there is one: what to expect of it",
+            "items": _object({"code": {"const": "unstable_learning_rate"},
+                              "limit": {"type": "number", "exclusiveMinimum": 0,
+                                        "description": "the largest stable learning rate for these points"},
+                              "points": {"type": "integer", "minimum": 1,
+                                         "description": "a sweep's: how many of its points are above it"},
+                              "detail": {"type": "string"}}, optional=("points",))}
+
+
 def schemas(settings) -> dict:
     """components.schemas: every JSON body the API reads or writes."""
     return {
@@ -44,11 +56,14 @@ def schemas(settings) -> dict:
         "Variant": _object({
             "name": ref("VariantName"), "title": {"type": "string"}, "description": {"type": "string"},
             "defaults": {"type": "object"},
-            "parameters": {"type": "array", "items": {"type": "string", "enum": PARAMETER_NAMES}}}),
-        "Submission": {"oneOf": [_submission(v, settings) for _, v in sorted(catalog.VARIANTS.items())]},
+            "parameters": {"type": "array", "items": {"type": "string", "enum": PARAMETER_NAMES}},
+            "learning_rate_limit": {"type": ["number", "null"], "exclusiveMinimum": 0,
+                                    "description": "the largest stable learning rate at the default samples "
+                                                   "and dtype (docs/results.md); null where not derived"}}),
+        **_by_variant("Params", lambda variant, _: _params(variant), settings),
+        **_by_variant("Submission", _submission, settings),
         "Job": _job(),
-        "SweepSubmission": {"oneOf": [_sweep_submission(v, settings)
-                                      for _, v in sorted(catalog.VARIANTS.items())]},
+        **_by_variant("SweepSubmission", _sweep_submission, settings),
         "Sweep": _sweep(),
         "Page": _object({"items": {"type": "array", "items": ref("Job")},
                          "next_cursor": _nullable("string", description="null on the last page")}),
@@ -63,6 +78,8 @@ def schemas(settings) -> dict:
             "retry_after_s": {"type": "integer", "minimum": 0},
             "unknown": {"type": "array", "items": JOB_ID, "description": "the ids that name no job"}},
             optional=("field", "job_id", "sweep_id", "job", "checks", "retry_after_s", "unknown")),
+        "Deliveries": _object({"items": {"type": "array", "items": ref("Delivery")}}),
+        "Delivery": _delivery(),
         "Health": _object({"status": {"const": "ok"}}),
         "Ready": _object({name: {"const": "ok"} for name in ("status", "database", "redis")}),
         "Worker": _worker(),
@@ -70,24 +87,45 @@ def schemas(settings) -> dict:
     }
 
 
-def _submission(variant, settings):
-    # One schema per variant: each takes its own parameters, choices and bounds.
+def _by_variant(kind, build, settings):
+    # One component per variant (`kind`_name) and `kind` as a oneOf of references to them, told apart by
+    # a discriminator on `variant`: client generators (openapi-python-client) build a model of each and
+    # a union of them, where inline alternatives were dropped. Params_* is a plain object schema.
+    names = sorted(catalog.VARIANTS)
+    each = {f"{kind}_{name}": build(catalog.VARIANTS[name], settings) for name in names}
+    if kind == "Params":
+        return each
+    return {**each, kind: {"oneOf": [ref(component) for component in each], "discriminator": {
+        "propertyName": "variant", "mapping": {name: ref(f"{kind}_{name}")["$ref"] for name in names}}}}
+
+
+def _params(variant):
+    # Each variant takes its own parameters, choices and bounds.
     params = {}
     for name, rule in rules(variant).items():
         params[name] = rule.schema()
         if name in variant.defaults:
             params[name]["default"] = variant.defaults[name]
+    return {"type": "object", "properties": params, "additionalProperties": False,
+            "description": f"Left out: the variant's default (log_every: at most steps). Also: steps x samples "
+                           f"at most {MAX_STEPS_X_SAMPLES}, log_every at most steps, and steps / log_every at "
+                           f"most {MAX_HISTORY_POINTS}."}
+
+
+def _submission(variant, settings):
     body = {
-        "variant": {"const": variant.name},
-        "params": {"type": ["object", "null"], "properties": params, "additionalProperties": False,
-                   "description": f"Left out: the variant's default (log_every: at most steps). Also: "
-                                  f"steps x samples at most {MAX_STEPS_X_SAMPLES}, log_every at most "
-                                  f"steps, and steps / log_every at most {MAX_HISTORY_POINTS}."},
+        "variant": {"type": "string", "const": variant.name},
+        # null is taken as {} (every default); the object is a component of its own for generators, which
+        # drop an inline schema whose type is both object and null.
+        "params": {"oneOf": [ref(f"Params_{variant.name}"), {"type": "null"}]},
         "timeout_s": _nullable("integer", minimum=1, maximum=settings.max_timeout_s,
                                default=settings.default_timeout_s),
+        "callback_url": _nullable("string", format="uri", maxLength=MAX_URL,
+                                  description="http(s) URL POSTed the job (or the sweep) document, signed, when "
+                                              "it ends (docs/webhooks.md); never a loopback, private, link-local "
+                                              "or metadata address unless the server allows its host"),
     }
-    return {"title": variant.name, "additionalProperties": False,
-            **_object(body, optional=("params", "timeout_s"))}
+    return {"additionalProperties": False, **_object(body, optional=("params", "timeout_s", "callback_url"))}
 
 
 def _sweep_submission(variant, settings):
@@ -96,11 +134,27 @@ def _sweep_submission(variant, settings):
     names = list(rules(variant))
     body["properties"]["grid"] = {
         "type": "object", "minProperties": 1, "propertyNames": {"enum": names},
-        "additionalProperties": {"type": "array", "minItems": 1},
+        "additionalProperties": {"type": "array", "items": {}, "minItems": 1},
         "description": f"parameter -> values to try; one job per combination, at most "
                        f"{MAX_SWEEP_POINTS} in all; a parameter is in params or grid, not both"}
     body["required"] = [*body["required"], "grid"]
     return body
+
+
+def _delivery():
+    attempt = _object({
+        "at": {"type": "string", "format": "date-time"},
+        "status_code": _nullable("integer", description="the receiver's answer; null when none came"),
+        "error": _nullable("string", description="why no answer came (timeout, refused, address not allowed)"),
+        "excerpt": _nullable("string", maxLength=200, description="the start of the answer's body")})
+    return _object({
+        "id": {"type": "integer"},
+        "url": {"type": "string"},
+        "state": {"type": "string", "enum": [s.value for s in DeliveryState],
+                  "description": "pending: not yet answered with a 2xx and still retried; failed: given up"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "next_attempt_at": _nullable("string", format="date-time", description="null once settled"),
+        "attempts": {"type": "array", "items": attempt}})
 
 
 def _sweep():
@@ -109,7 +163,7 @@ def _sweep():
         "id": JOB_ID,
         "variant": ref("VariantName"),
         "params": {"type": "object", "description": "the base parameters, as sent"},
-        "grid": {"type": "object", "additionalProperties": {"type": "array"}},
+        "grid": {"type": "object", "additionalProperties": {"type": "array", "items": {}}},
         "size": {"type": "integer", "minimum": 1},
         "created_at": {"type": "string", "format": "date-time"},
         "counts": _object(counts),
@@ -117,7 +171,8 @@ def _sweep():
         "best": {**_object({"job_id": JOB_ID, "final_loss": {"type": "number"},
                             "params": {"type": "object"}}), "type": ["object", "null"]},
         "jobs": {"type": "string", "description": "the listing of the sweep's jobs"},
-    })
+        "warnings": _warnings(),
+    }, optional=("warnings",))
 
 
 def _job():
@@ -154,7 +209,8 @@ def _job():
                   "type": ["object", "null"]},
         "notice": _nullable("string", description="why a queued job may not start soon: no live worker "
                                                   "consumes its queue (and what to start); else null"),
-    })
+        "warnings": _warnings(),
+    }, optional=("warnings",))
 
 
 def _worker():

@@ -1,18 +1,17 @@
 """`fitq submit|jobs|show|compare|sweep|cancel`: the API's client, over HTTP only (FITQ_URL, FITQ_TOKEN).
 Their arguments are in service/cli/options.py."""
 import functools
+import itertools
 import sys
-import time
-from urllib.parse import quote
 
+from fitq_client import Job
+from fitq_client.polling import until
 from service.cli import tables
 from service.cli.client import ApiError, Client
 from service.cli.options import value
 from service.cli.progress import Progress
 
-FINISHED = frozenset({"succeeded", "failed", "diverged", "cancelled"})
 PAGE = 200  # the most jobs one GET /jobs answers
-PATIENCE_S = 60.0  # how long a wait rides out an API that stopped answering (a restart, a deploy)
 EXIT_JOB = 1  # with --wait: the job (every job of a sweep) did not succeed
 EXIT_API = 3  # fitq refused the request, or could not be reached
 EXIT_INTERRUPTED = 130  # Ctrl-C while waiting: the job goes on
@@ -32,54 +31,48 @@ def command(function):
     return run
 
 
-def _body(args, **more):
-    # What submit and sweep send: the variant, its --param values, --timeout when given, and more.
-    body = {"variant": args.variant, "params": {k: value(v) for k, v in args.param}, **more}
-    if args.timeout is not None:
-        body["timeout_s"] = args.timeout
-    return body
+def _params(args):
+    # What submit and sweep send as params: the --param values, as JSON where they parse.
+    return {k: value(v) for k, v in args.param}
 
 
 @command
 def submit(client, args):
     """Submit a job; with --wait, follow it to the end and print its result."""
-    job = client.post("/api/v1/jobs", _body(args))
+    job = client.submit(args.variant, _params(args), timeout_s=args.timeout)
+    _warn(job)
     if not args.wait:
-        print(job["id"])
-        print(f"fitq: job {job['id']} {job['status']}; `fitq show {job['id']}` to look it up",
-              file=sys.stderr)
+        print(job.id)
+        print(f"fitq: job {job.id} {job.status}; `fitq show {job.id}` to look it up", file=sys.stderr)
         _notice(job, Progress())
         return 0
-    return _follow(client, job)
+    return _follow(job)
 
 
 @command
 def jobs(client, args):
     """List jobs, filtered and sorted, as a table."""
     order = args.order or ("desc" if args.sort == "created_at" else "asc")
-    query = {"variant": args.variant, "status": args.status, "sweep": args.sweep,
-             "created_after": args.created_after, "created_before": args.created_before,
-             "order_by": ("-" if order == "desc" else "") + args.sort,
-             **{f"param.{k}": v for k, v in args.param}}
-    items, cursor = [], None
-    while len(items) < args.limit:
-        page = client.get("/api/v1/jobs", **query, limit=min(PAGE, args.limit - len(items)),
-                          cursor=cursor)
-        items += page["items"]
-        if not (cursor := page["next_cursor"]):
-            break
+    listed = client.jobs(variant=args.variant, status=args.status, sweep=args.sweep,
+                         created_after=args.created_after, created_before=args.created_before,
+                         order_by=("-" if order == "desc" else "") + args.sort, params=dict(args.param),
+                         page_size=min(PAGE, args.limit))
+    # One more than --limit is read, to tell whether more match (the pages are read lazily).
+    items = [job.document for job in itertools.islice(listed, args.limit + 1)]
+    more = len(items) > args.limit
+    items = items[:args.limit]
     if not items:
         print("fitq: no job matches", file=sys.stderr)
         return 0
     print("\n".join(tables.listing_lines(items)))
-    if cursor:
+    if more:
         print(f"fitq: more jobs match than these {len(items)}; raise --limit to see them", file=sys.stderr)
 
 
 @command
 def show(client, args):
     """One job, readable."""
-    print("\n".join(tables.job_lines(client.get(f"/api/v1/jobs/{quote(args.id, safe='')}"))))
+    print("\n".join(tables.job_lines(client.job(args.id).document)))
 
 
 @command
@@ -102,74 +95,58 @@ def compare(client, args):
 @command
 def sweep(client, args):
     """Create a sweep; with --wait, follow it and print its best job."""
-    made = client.post("/api/v1/sweeps", _body(args, grid=dict(args.grid)))
+    made = client.sweep(args.variant, dict(args.grid), _params(args), timeout_s=args.timeout)
+    _warn(made)
     if not args.wait:
-        print(made["id"])
-        print(f"fitq: sweep {made['id']}: {made['size']} jobs; `fitq jobs --sweep {made['id']}` lists them",
+        print(made.id)
+        print(f"fitq: sweep {made.id}: {made.size} jobs; `fitq jobs --sweep {made.id}` lists them",
               file=sys.stderr)
         return 0
     progress = Progress()
-    _announce(progress, f"sweep {made['id']}")
+    _announce(progress, f"sweep {made.id}")
     try:
-        done = _until(progress, lambda: client.get(f"/api/v1/sweeps/{made['id']}"), lambda s: s["finished"],
-                      lambda s: progress.show(_done(s), s["size"], f"sweep {s['id']}", _counts(s),
-                                              s["finished"]))
+        made.wait(lambda s: progress.show(s.done, s.size, f"sweep {s.id}", _counts(s.counts), s.finished),
+                  notify=lambda line: progress.note(f"fitq: {line}"), changes_only=False)
     except KeyboardInterrupt:
-        return _interrupted(progress, f"sweep {made['id']}", f"fitq jobs --sweep {made['id']}")
+        return _interrupted(progress, f"sweep {made.id}", f"fitq jobs --sweep {made.id}")
     finally:
         progress.close()
-    print(f"sweep {done['id']}: {done['size']} jobs, {_counts(done)}")
-    if done["best"] is None:
-        print(f"fitq: no job of sweep {done['id']} succeeded; `fitq jobs --sweep {done['id']}` lists them",
+    print(f"sweep {made.id}: {made.size} jobs, {_counts(made.counts)}")
+    best = made.best()
+    if best is None:
+        print(f"fitq: no job of sweep {made.id} succeeded; `fitq jobs --sweep {made.id}` lists them",
               file=sys.stderr)
         return EXIT_JOB
     print("best:")
-    print("\n".join(tables.result_lines(client.get(f"/api/v1/jobs/{done['best']['job_id']}"))))
+    print("\n".join(tables.result_lines(best.document)))
 
 
 @command
 def cancel(client, args):
     """Cancel a queued or running job."""
-    job = client.post(f"/api/v1/jobs/{quote(args.id, safe='')}/cancel")
-    progress = job["progress"]
-    print(f"job {job['id']} {job['status']} at step {progress['step']} of {progress['steps']}")
+    job = Job(client.transport, {"id": args.id}).cancel()
+    print(f"job {job.id} {job.status} at step {job.progress.step} of {job.progress.steps}")
 
 
-def _follow(client, job):
-    progress, job_id = Progress(), job["id"]
-    _announce(progress, f"job {job_id}")
+def _follow(job):
+    # The job's event stream where the API has one, else polling (a line says so if a stream failed).
+    progress = Progress()
+    _announce(progress, f"job {job.id}")
     _notice(job, progress)
     try:
-        job = _until(progress, lambda: client.get(f"/api/v1/jobs/{job_id}"),
-                     lambda j: j["status"] in FINISHED,
-                     lambda j: progress.show(j["progress"]["step"], j["progress"]["steps"], f"job {job_id}",
-                                             j["status"], j["status"]))
+        job.wait(lambda p: progress.show(p.step, p.steps, f"job {job.id}", p.status, p.status),
+                 notify=lambda line: progress.note(f"fitq: {line}"), changes_only=False)
     except KeyboardInterrupt:
-        return _interrupted(progress, f"job {job_id}", f"fitq show {job_id}")
+        return _interrupted(progress, f"job {job.id}", f"fitq show {job.id}")
     finally:
         progress.close()
-    print("\n".join(tables.result_lines(job)))
-    return 0 if job["status"] == "succeeded" else EXIT_JOB
+    print("\n".join(tables.result_lines(job.document)))
+    return 0 if job.status == "succeeded" else EXIT_JOB
 
 
 def _until(progress, fetch, finished, report, longest_s=1.0):
-    # Poll quickly at first (small jobs end within a second), then once a second; an API that stops
-    # answering for a while (restarted, redeployed) is waited for, up to PATIENCE_S at a time.
-    delay, current, lost_at = 0.05, fetch(), None
-    while True:
-        report(current)
-        if finished(current):
-            return current
-        time.sleep(delay)
-        delay = min(delay * 1.5, longest_s)
-        try:
-            current, lost_at = fetch(), None
-        except ApiError as err:
-            if not err.transient or (lost_at is not None and time.monotonic() - lost_at > PATIENCE_S):
-                raise
-            if lost_at is None:
-                lost_at = time.monotonic()
-                progress.note(f"fitq: {err}; trying again for up to {PATIENCE_S:g} s")
+    # fitq_client's polling loop, telling each outage on the progress's stream.
+    return until(fetch, finished, report, lambda line: progress.note(f"fitq: {line}"), longest_s)
 
 
 def _announce(progress, what):
@@ -178,10 +155,16 @@ def _announce(progress, what):
         progress.note(f"fitq: waiting for {what} (Ctrl-C stops only the waiting)")
 
 
+def _warn(accepted):
+    # What the API expects of an accepted submission (an unstable learning rate): said before anything else.
+    for warning in accepted.warnings:
+        print(f"fitq: warning: {warning['detail']}", file=sys.stderr)
+
+
 def _notice(job, progress):
     # Why a job may wait forever (no live worker on its queue): said once, up front.
-    if job.get("notice"):
-        progress.note(f"fitq: {job['notice']}")
+    if job.notice:
+        progress.note(f"fitq: {job.notice}")
 
 
 def _interrupted(progress, what, look):
@@ -190,9 +173,5 @@ def _interrupted(progress, what, look):
     return EXIT_INTERRUPTED
 
 
-def _done(sweep):
-    return sum(n for status, n in sweep["counts"].items() if status in FINISHED)
-
-
-def _counts(sweep):
-    return ", ".join(f"{n} {status}" for status, n in sweep["counts"].items() if n) or "no jobs"
+def _counts(counts):
+    return ", ".join(f"{n} {status}" for status, n in counts.items() if n) or "no jobs"

@@ -1,4 +1,4 @@
-"""The `fitq` command: up, api, worker, sweeper, migrate, token, workers; and the API's client:
+"""The `fitq` command: up, api, worker, sweeper, deliver, migrate, token, workers; and the API's client:
 submit, jobs, show, compare, sweep, cancel (service/cli/jobs.py)."""
 import argparse
 import os
@@ -53,6 +53,13 @@ def up(settings):
 def sweeper(settings):
     """Re-send lost messages and recover jobs whose worker died, every SWEEP_INTERVAL_S."""
     from service.ops.sweeper import run
+
+    return run(settings)
+
+
+def deliver(settings):
+    """POST each due webhook, signed, retrying with backoff (WEBHOOK_RETRY_FOR_S)."""
+    from service.ops.deliverer import run
 
     return run(settings)
 
@@ -159,6 +166,7 @@ COMMANDS = {
     "api": (api, "serve the HTTP API with gunicorn", True, None),
     "worker": (worker, "run a Celery worker that trains fits", True, None),
     "sweeper": (sweeper, "recover jobs whose message or worker was lost", True, None),
+    "deliver": (deliver, "send the webhooks of ended jobs and sweeps (their callback_url), signed", False, None),
     "migrate": (migrate, "upgrade the database schema to head", False, None),
     "token": (token, "create, list or revoke API tokens", False, token_arguments),
     "workers": (workers, "list the live workers: device, queues, current jobs, last heartbeat", False,

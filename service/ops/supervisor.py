@@ -1,5 +1,5 @@
-"""`fitq up`: run Redis (when embedded), the API, a worker and the sweeper in the foreground,
-restarting any that dies (like compose's `restart: unless-stopped`), until Ctrl-C stops them all."""
+"""`fitq up`: run Redis (when embedded), the API, a worker, the sweeper and the webhook deliverer in the
+foreground, restarting any that dies (like compose's `restart: unless-stopped`), until Ctrl-C stops them all."""
 import ctypes
 import os
 import signal
@@ -112,11 +112,13 @@ def run(settings) -> int:
         _resume(settings, cut_off_too=True)
     cli = [sys.executable, "-m", "service.cli.main"]
     api = Child("api", cli + ["api"], env)
-    children += [api, Child("worker", cli + ["worker"], env), Child("sweeper", cli + ["sweeper"], env)]
+    services = [api, Child("worker", cli + ["worker"], env), Child("sweeper", cli + ["sweeper"], env),
+                Child("deliverer", cli + ["deliver"], env)]
+    children += services
     stopping = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.append(True))
-    for child in children[-3:]:
+    for child in services:
         child.start()
     url = f"http://{settings.host}:{settings.port}"
     if _wait_healthy(url, api):

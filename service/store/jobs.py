@@ -12,9 +12,10 @@ from sqlalchemy import func, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
 from service.clock import now
+from service.store import deliveries
 from service.store import outcomes as outcomes_table
 from service.store.models import LEGACY_OWNER, Job, JobStatus
-from service.store.outcomes import Outcome
+from service.store.outcomes import COPIED, Outcome
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement, CursorResult
@@ -47,14 +48,15 @@ def new_id() -> str:
 
 def create(*, session: Session, variant: str, params: dict[str, Any], requested: Mapping[str, Any] | None = None,
            idempotency_key: str | None = None, timeout_s: int | None = None,
-           owner: str = LEGACY_OWNER) -> tuple[Job, bool]:
+           owner: str = LEGACY_OWNER, callback_url: str | None = None) -> tuple[Job, bool]:
     """Commit a queued job of `owner`; returns (job, created). The owner's repeated Idempotency-Key returns
     its first job (another owner's key is another key)."""
     if idempotency_key is not None:
         existing = _by_key(session, owner, idempotency_key)
         if existing is not None:
             return _same_request(existing, variant, params, requested or {}), False
-    job = new_job(variant, params, timeout_s, now(), idempotency_key=idempotency_key, owner=owner)
+    job = new_job(variant, params, timeout_s, now(), idempotency_key=idempotency_key, owner=owner,
+                  callback_url=callback_url)
     session.add(job)
     try:
         session.commit()
@@ -123,6 +125,8 @@ def cancel(*, session: Session, job_id: str) -> tuple[Job | None, bool]:
         update(Job).where(Job.id == job_id, Job.status.in_(ACTIVE))
         .values(status=JobStatus.CANCELLED.value, finished_at=now())
     )).rowcount
+    if changed:
+        deliveries.on_end(session, [job_id])
     session.commit()
     return session.get(Job, job_id, populate_existing=True), bool(changed)
 
@@ -186,6 +190,8 @@ def abandon(*, session: Session, job_id: str, attempt: int, message: str) -> boo
         .values(status=JobStatus.FAILED.value, finished_at=now(),
                 error={"type": "worker_lost", "message": message})
     )).rowcount
+    if held:
+        deliveries.on_end(session, [job_id])
     session.commit()
     return bool(held)
 
@@ -283,6 +289,7 @@ def finish_many(*, session: Session, outcomes: Iterable[Outcome], per_job: bool 
     stamp = now()
     if session.get_bind().dialect.name == "postgresql" and not per_job:
         written = outcomes_table.write_all(session, list(outcomes), stamp)
+        deliveries.on_end(session, written)
         session.commit()
         return written
     written = set()
@@ -296,9 +303,11 @@ def finish_many(*, session: Session, outcomes: Iterable[Outcome], per_job: bool 
         if o.device is not None:
             values["device"] = o.device
         if o.result is not None:
-            values["final_loss"], values["duration_s"] = o.result.get("final_loss"), o.result.get("duration_s")
+            for name in COPIED:
+                values[name] = o.result.get(name)
         if cast("CursorResult[Any]", session.execute(update(Job).where(*_held(o.job_id, o.attempt))
                                                      .values(**values))).rowcount:
             written.add(o.job_id)
+    deliveries.on_end(session, written)
     session.commit()
     return written

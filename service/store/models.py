@@ -2,7 +2,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, Float, Index, Integer, MetaData, String, UniqueConstraint, text
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 LEGACY_OWNER = "legacy"  # owns every token, job and sweep made before tenancy (migration 0007)
@@ -71,10 +71,15 @@ class Job(Base):
     # Copied out of result, so a sweep's best job (and sorting) is an indexed query, not a JSON scan.
     final_loss: Mapped[float | None] = mapped_column(Float)
     duration_s: Mapped[float | None] = mapped_column(Float)
+    # The result's excess over the least-squares optimum, absolute and relative (migration 0010).
+    excess_loss: Mapped[float | None] = mapped_column(Float)
+    relative_excess_loss: Mapped[float | None] = mapped_column(Float)
     device: Mapped[str | None] = mapped_column(String(16))
     worker: Mapped[str | None] = mapped_column(String(200))
     result: Mapped[dict | None] = mapped_column(JSON)
     error: Mapped[dict | None] = mapped_column(JSON)
+    # Where its end is POSTed (a webhook); None for no webhook, and for a sweep's jobs (the sweep has it).
+    callback_url: Mapped[str | None] = mapped_column(String(2048))
 
     __table_args__ = (
         UniqueConstraint("owner", "idempotency_key", name="uq_jobs_owner_idempotency_key"),
@@ -87,10 +92,14 @@ class Job(Base):
         Index("ix_jobs_created_at_id", "created_at", "id"),
         Index("ix_jobs_final_loss_id", "final_loss", "id"),
         Index("ix_jobs_duration_s_id", "duration_s", "id"),
+        Index("ix_jobs_excess_loss_id", "excess_loss", "id"),
+        Index("ix_jobs_relative_excess_loss_id", "relative_excess_loss", "id"),
         # A sweep's jobs by loss, one status's by loss or duration: filter and order from one index.
         Index("ix_jobs_sweep_id_final_loss_id", "sweep_id", "final_loss", "id"),
         Index("ix_jobs_status_final_loss_id", "status", "final_loss", "id"),
         Index("ix_jobs_status_duration_s_id", "status", "duration_s", "id"),
+        Index("ix_jobs_status_excess_loss_id", "status", "excess_loss", "id"),
+        Index("ix_jobs_status_relative_excess_loss_id", "status", "relative_excess_loss", "id"),
     )
 
 
@@ -129,3 +138,48 @@ class Sweep(Base):
     size: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     owner: Mapped[str] = mapped_column(String(64), server_default=LEGACY_OWNER)  # its submitter's owner
+    # Where the sweep's end (its last job's) is POSTed; None for no webhook.
+    callback_url: Mapped[str | None] = mapped_column(String(2048))
+
+
+class DeliveryState(str, enum.Enum):
+    """Where a webhook is: waiting to be (re)sent, answered with a 2xx, or given up on."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class WebhookDelivery(Base):
+    """One webhook: a job's or a sweep's end, written in the transaction that ended it."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # Exactly one of the two; unique, so an end is never announced twice.
+    job_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    sweep_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    url: Mapped[str] = mapped_column(String(2048))
+    state: Mapped[str] = mapped_column(String(16), default=DeliveryState.PENDING.value)
+    # The document sent, rendered at the first attempt so every retry sends the same body.
+    payload: Mapped[dict | None] = mapped_column(JSON)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # When it is due; a deliverer that claims it pushes this past its attempt, so no other sends it meanwhile.
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_webhook_deliveries_state_next_attempt_at", "state", "next_attempt_at"),)
+
+
+class WebhookAttempt(Base):
+    """One try at a webhook: when, and what came back (a status code, or the error)."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(200))
+    # The start of the answer's body, no more: receivers' pages are not fitq's to keep.
+    excerpt: Mapped[str | None] = mapped_column(String(200))

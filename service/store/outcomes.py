@@ -28,12 +28,15 @@ class Outcome:
     step: int | None = None  # how far it got, when it did not succeed
 
 
+# Result fields copied into columns of their own, so listing sorts and filters by them from an index.
+COPIED = ("final_loss", "duration_s", "excess_loss", "relative_excess_loss")
+
 # One row of `rows` per outcome; the WHERE is finish's compare-and-set, per job: a job cancelled or
 # taken over meanwhile (not running, or at another attempt) matches no row and is left alone. Each
 # column is set as the per-job UPDATE sets it: progress to the end on success, else to the step reached
-# if known; device, final_loss and duration_s only when the outcome has them. result and error travel
+# if known; device, and the COPIED columns, only when the outcome has them. result and error travel
 # as JSON text and are cast here, so None is stored as JSON null, as the ORM's JSON type stores it.
-UPDATE_ALL = text("""
+UPDATE_ALL = text(f"""
 UPDATE jobs AS j SET
     status = v.status,
     finished_at = :stamp,
@@ -42,11 +45,10 @@ UPDATE jobs AS j SET
     progress_step = CASE WHEN v.status = :succeeded THEN j.progress_steps
                          ELSE COALESCE(v.step, j.progress_step) END,
     device = COALESCE(v.device, j.device),
-    final_loss = CASE WHEN v.has_result THEN v.final_loss ELSE j.final_loss END,
-    duration_s = CASE WHEN v.has_result THEN v.duration_s ELSE j.duration_s END
+    {", ".join(f"{name} = CASE WHEN v.has_result THEN v.{name} ELSE j.{name} END" for name in COPIED)}
 FROM json_to_recordset(CAST(:rows AS json)) AS v(
     id text, attempt integer, status text, result text, error text, step integer, device text,
-    has_result boolean, final_loss double precision, duration_s double precision)
+    has_result boolean, {", ".join(f"{name} double precision" for name in COPIED)})
 WHERE j.id = v.id AND j.status = :running AND j.attempts = v.attempt
 RETURNING j.id
 """)
@@ -64,7 +66,7 @@ def write_all(session: Session, outcomes: Sequence[Outcome], stamp: datetime) ->
         rows.append({"id": o.job_id, "attempt": o.attempt, "status": JobStatus(o.status).value,
                      "result": json.dumps(o.result), "error": json.dumps(o.error), "step": o.step,
                      "device": o.device, "has_result": o.result is not None,
-                     "final_loss": result.get("final_loss"), "duration_s": result.get("duration_s")})
+                     **{name: result.get(name) for name in COPIED}})
     if not rows:
         return set()
     return set(session.scalars(UPDATE_ALL, {"rows": json.dumps(rows), "stamp": stamp,

@@ -16,8 +16,10 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 # Sort key -> column; each has an index on (column, id) that serves its pages in either direction.
-COLUMNS = {"created_at": Job.created_at, "final_loss": Job.final_loss, "duration_s": Job.duration_s}
-NULLABLE = frozenset({"final_loss", "duration_s"})  # unset until a job has a result
+COLUMNS = {"created_at": Job.created_at, "final_loss": Job.final_loss, "duration_s": Job.duration_s,
+           "excess_loss": Job.excess_loss, "relative_excess_loss": Job.relative_excess_loss}
+# Unset until a job has a result (and the excesses on results written before migration 0010).
+NULLABLE = frozenset({"final_loss", "duration_s", "excess_loss", "relative_excess_loss"})
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,8 @@ class Filters:
     created_before: datetime | None = None  # strictly before
     params: dict = field(default_factory=dict)  # name -> value, exact match on the resolved params
     owner: str | None = None  # only this owner's jobs (a token without admin); None: every owner's
+    max_excess_loss: float | None = None  # at most; a job without one never matches
+    max_relative_excess_loss: float | None = None  # at most; a job without one never matches
 
 
 def page(*, session: Session, filters: Filters, order: str, limit: int, after: tuple[Any, str] | None = None
@@ -111,6 +115,10 @@ def _filtered(query: Select[Job], f: Filters, dialect: str) -> Select[Job]:
         query = query.where(Job.created_at >= f.created_after)
     if f.created_before is not None:
         query = query.where(Job.created_at < f.created_before)
+    if f.max_excess_loss is not None:
+        query = query.where(Job.excess_loss <= f.max_excess_loss)
+    if f.max_relative_excess_loss is not None:
+        query = query.where(Job.relative_excess_loss <= f.max_relative_excess_loss)
     if f.params and dialect == "postgresql":
         # One containment test, which the GIN index of migration 0006 answers: an index scan at any
         # table size. jsonb compares numbers by value, so 1e-6 matches 0.000001.

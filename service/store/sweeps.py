@@ -16,12 +16,12 @@ if TYPE_CHECKING:
 
 def create(*, session: Session, variant: str, params: dict[str, Any], grid: dict[str, list[Any]],
            points: Sequence[dict[str, Any]], timeout_s: int | None,
-           owner: str = LEGACY_OWNER) -> tuple[Sweep, list[Point]]:
+           owner: str = LEGACY_OWNER, callback_url: str | None = None) -> tuple[Sweep, list[Point]]:
     """Commit a sweep of `owner` and one queued job per point (resolved params, in grid order); returns
     (sweep, jobs)."""
     stamp = jobs.now()
     sweep = Sweep(id=jobs.new_id(), variant=variant, params=params, grid=grid, size=len(points),
-                  created_at=stamp, owner=owner)
+                  created_at=stamp, owner=owner, callback_url=callback_url)
     rows = [jobs.new_row(variant, point, timeout_s, stamp, sweep_id=sweep.id, owner=owner) for point in points]
     session.add(sweep)
     # A bulk insert of plain rows: half the time of adding as many ORM objects (0.12-0.17 s against

@@ -110,8 +110,11 @@ def target(schema) -> str | None:
 def rows(schema, depth=0) -> list[Row]:
     """The fields of an object schema (and of its alternatives and nested objects), as table rows."""
     found, shown = [], min(depth, DEEPEST)
+    # An alternative by reference is named by the discriminator's value for it (a submission's variant).
+    named = {ref: value for value, ref in schema.get("discriminator", {}).get("mapping", {}).items()}
     for alternative in schema.get("oneOf", []):
-        found.append(Row(f"one of: {alternative.get('title', '')}".rstrip(": "), summary(alternative)
+        label = alternative.get("title") or named.get(alternative.get("$ref"), "")
+        found.append(Row(f"one of: {label}".rstrip(": "), summary(alternative)
                          if "title" not in alternative else "", target(alternative), False,
                          alternative.get("description", ""), shown))
         found += rows(alternative, depth + 1)

@@ -125,11 +125,11 @@ def _kept(token_list):
 def security(stack):
     """12. Non-root API and workers; 401 without a token; Redis wants its password; secrets only from .env."""
     seen = []
-    for service in ("api", stack.worker, "sweeper"):
+    for service in ("api", stack.worker, "sweeper", "deliverer"):
         for name in stack.containers(service):
             uid = sh("docker", "exec", name, "id", "-u", quiet=True).strip()
             assert uid == "10001", f"{name} runs as uid {uid}"
-    seen.append("api/workers/sweeper uid 10001")
+    seen.append("api/workers/sweeper/deliverer uid 10001")
     bare = __import__("requests").get(stack.client.url("/jobs"), timeout=10)
     assert bare.status_code == 401, bare.status_code
     seen.append("no token: 401")

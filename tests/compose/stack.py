@@ -15,7 +15,7 @@ SETTINGS = {"BATCH_SIZE": "8", "HEARTBEAT_S": "2", "STALE_AFTER_S": "12", "SWEEP
             "REDELIVER_AFTER_S": "10", "DB_RETRY_S": "180", "SHUTDOWN_GRACE_S": "5", "LOG_LEVEL": "info"}
 TAG = "compose-test"
 # Every service but the workers (and Flower, which needs an image from Docker Hub).
-SERVICES = ("redis", "postgres", "migrate", "api", "sweeper")
+SERVICES = ("redis", "postgres", "migrate", "api", "sweeper", "deliverer")
 
 
 def free_port() -> int:

@@ -141,6 +141,22 @@ def test_a_refused_submission_shows_the_problem_detail_at_its_field(stack, page)
     assert page.url.endswith("#/submit")
 
 
+def test_an_unstable_learning_rate_is_accepted_with_the_warning_shown_on_the_form(stack, page):
+    page.goto(f"{stack.client.base}/#/submit")
+    page.select_option("select[name=variant]", "tensor")
+    expect(page.locator(".about")).to_contain_text("Stable for learning_rate up to 3.558e-6 at 2000 points")
+    page.fill("input[name='params.learning_rate']", "1e-5")
+    page.fill("input[name='params.steps']", "300")
+    page.get_by_role("button", name="Submit job").click()
+    expect(page.locator(".warnings .notice")).to_contain_text("learning_rate 1e-05 is above 3.55795e-06")
+    link = page.locator(".warnings a")
+    expect(link).to_contain_text("was accepted")
+    assert page.url.endswith("#/submit")  # stays on the form, so the warning is read
+    link.click()
+    page.wait_for_url(re.compile(r"#/jobs/[0-9a-f]{32}$"))
+    expect(page.locator("[data-status]").first).to_have_attribute("data-status", "diverged", timeout=WAIT_MS)
+
+
 @pytest.fixture(scope="module")
 def guarded(stack, tmp_path_factory, pg_url, redis_url):
     """(base URL, a valid token) of an API with AUTH on, on the stack's database: its worker runs the jobs."""

@@ -16,11 +16,11 @@ def sessions(pg_url):
     engine.dispose()
 
 
-def claimed(sessions, count):
+def claimed(sessions, count, callback_url=None):
     """`count` new jobs, claimed by one worker as a batch: (id, attempt) each, in order."""
     with sessions() as session:
-        ids = [jobs.create(session=session, variant="tensor", params={"steps": 2000})[0].id
-               for _ in range(count)]
+        ids = [jobs.create(session=session, variant="tensor", params={"steps": 2000},
+                           callback_url=callback_url)[0].id for _ in range(count)]
         running = jobs.claim_named(session=session, ids=ids, worker="fitq-1@here", pid=7)
     return [(job.id, job.attempts) for job in running]
 
@@ -32,7 +32,8 @@ def outcomes(claims):
     for j, (job_id, attempt) in enumerate(claims):
         result = {"coefficients": {"b_0": j / 3, "b_1": -1e-300}, "formula": f"y = {j} + ‘x’ \"q\" \\",
                   "final_loss": None if j % 5 == 0 else j * 0.1, "duration_s": 0.25 + j,
-                  "loss_history": [{"step": 99, "loss": 1.5}, {"step": 199, "loss": None}]}
+                  "loss_history": [{"step": 99, "loss": 1.5}, {"step": 199, "loss": None}],
+                  "excess_loss": None if j % 3 == 0 else j * 1e-3, "relative_excess_loss": j * 0.5}
         kind = j % 4
         if kind == 0:
             out.append(jobs.Outcome(job_id, attempt, "succeeded", result=result, device="cpu"))
@@ -66,6 +67,7 @@ def test_one_statement_writes_the_same_rows_as_one_per_job(sessions):
     assert [row["result"] for row in after][2] == "null"  # JSON null, as the ORM writes None
     assert [row["progress_step"] for row in after][:4] == [2000, 0, 20, 0]
     assert [row["final_loss"] for row in after][:2] == [None, 0.1]
+    assert [row["excess_loss"] for row in after][:2] == [None, 1e-3]
     assert [row["finished_at"] for row in after] == [after[0]["finished_at"]] * 24
     assert [{k: v for k, v in row.items() if k not in STAMPS} for row in after] == \
         [{k: v for k, v in row.items() if k not in STAMPS} for row in before]
@@ -99,3 +101,17 @@ def test_a_job_named_twice_gets_its_first_outcome(sessions):
 def test_no_outcomes_write_nothing(sessions):
     with sessions() as session:
         assert jobs.finish_many(session=session, outcomes=[]) == set()
+
+
+def test_each_written_job_with_a_callback_gets_its_webhook_in_the_same_write(sessions):
+    batch = claimed(sessions, 8, callback_url="https://example.org/hook")
+    (cancelled, _) = batch[0]
+    with sessions() as session:
+        jobs.cancel(session=session, job_id=cancelled)  # its webhook is the cancel's
+        written = jobs.finish_many(session=session, outcomes=outcomes(batch))
+    ids = [i for i, _ in batch]
+    with sessions() as session:
+        hooked = session.execute(text("SELECT job_id, count(*) FROM webhook_deliveries WHERE job_id = ANY(:ids) "
+                                      "GROUP BY job_id"), {"ids": ids}).all()
+    assert written == set(ids[1:])
+    assert dict(hooked) == dict.fromkeys(ids, 1)

@@ -69,6 +69,31 @@ def test_filters_and_sorts_page_by_cursor(stack, finished):
     assert _listed(stack, **{"param.samples": SAMPLES}, created_before=first) == []
 
 
+def test_listing_orders_and_bounds_by_excess_over_the_optimum(stack, finished):
+    # The worker copies excess_loss and relative_excess_loss into their columns (migration 0010).
+    mine = {job["id"]: job for job in finished.values()}
+    by_excess = sorted((j for j in mine.values() if j["result"]["excess_loss"] is not None),
+                       key=lambda j: (j["result"]["excess_loss"], j["id"]))
+    diverged = finished["diverged"]["id"]
+    for key in ("excess_loss", "relative_excess_loss"):
+        assert _listed(stack, **{"param.samples": SAMPLES}, order_by=key, limit=2) == \
+            [j["id"] for j in by_excess] + [diverged]
+        assert _listed(stack, **{"param.samples": SAMPLES}, order_by=f"-{key}", limit=3) == \
+            [j["id"] for j in by_excess[::-1]] + [diverged]
+    close = {j["id"] for j in by_excess if j["result"]["relative_excess_loss"] <= 0.01}
+    assert finished["exact"]["id"] in close and finished["diverged"]["id"] not in close
+    assert set(_listed(stack, **{"param.samples": SAMPLES}, max_relative_excess_loss="0.01")) == close
+    bad = stack.client.http.get(f"{stack.client.base}/api/v1/jobs", params={"max_excess_loss": "lots"})
+    assert bad.status_code == 400 and bad.json()["field"] == "max_excess_loss"
+
+
+def test_the_loss_plot_draws_the_stored_optimum(stack, finished):
+    job = finished["slow"]
+    root = ET.fromstring(_get(stack, f"/jobs/{job['id']}/plots/loss.svg").content)
+    (line,) = [e for e in root.iter("{http://www.w3.org/2000/svg}line") if e.get("class") == "reference"]
+    assert float(line.get("data-reference")) == job["result"]["optimum_loss"]
+
+
 def test_history_as_csv_and_downsampled(stack, finished):
     job = finished["dynamic"]
     response = _get(stack, f"/jobs/{job['id']}/history", format="csv")

@@ -4,6 +4,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from dataclasses import fields
 from pathlib import Path
 
@@ -64,15 +65,17 @@ def test_compose_refuses_to_start_without_the_secrets(tmp_path):
 
 
 def test_the_services_are_all_there():
-    assert set(SERVICES) >= {"redis", "postgres", "migrate", "api", "worker", "cpu-worker", "sweeper", "flower"}
+    assert set(SERVICES) >= {"redis", "postgres", "migrate", "api", "worker", "cpu-worker", "sweeper", "deliverer",
+                             "flower"}
     assert SERVICES["cpu-worker"]["profiles"] == ["cpu"]
     assert SERVICES["flower"]["profiles"] == ["flower"]
-    commands = {name: SERVICES[name]["command"] for name in ("migrate", "api", "worker", "cpu-worker", "sweeper")}
+    commands = {name: SERVICES[name]["command"]
+                for name in ("migrate", "api", "worker", "cpu-worker", "sweeper", "deliverer")}
     assert commands == {"migrate": "fitq migrate", "api": "fitq api", "worker": "fitq worker",
-                        "cpu-worker": "fitq worker", "sweeper": "fitq sweeper"}
+                        "cpu-worker": "fitq worker", "sweeper": "fitq sweeper", "deliverer": "fitq deliver"}
 
 
-@pytest.mark.parametrize("name", ["redis", "postgres", "api", "worker", "cpu-worker", "sweeper"])
+@pytest.mark.parametrize("name", ["redis", "postgres", "api", "worker", "cpu-worker", "sweeper", "deliverer"])
 def test_long_running_services_have_a_healthcheck(name):
     check = SERVICES[name]["healthcheck"]
     assert check["test"][0] in ("CMD", "CMD-SHELL") and not check.get("disable")
@@ -82,7 +85,7 @@ def test_long_running_services_have_a_healthcheck(name):
 def test_api_starts_after_a_healthy_database_and_completed_migrations():
     assert SERVICES["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
     assert SERVICES["migrate"]["restart"] == "no"
-    for name in ("api", "worker", "cpu-worker", "sweeper"):
+    for name in ("api", "worker", "cpu-worker", "sweeper", "deliverer"):
         assert SERVICES[name]["depends_on"] == {
             "postgres": {"condition": "service_healthy"}, "redis": {"condition": "service_healthy"},
             "migrate": {"condition": "service_completed_successfully"}}, name
@@ -164,7 +167,7 @@ def test_every_setting_reaches_the_containers():
         assert shared.get(name) == f"${{{name}:-}}", (
             f"{name} cannot be set in a compose deployment: add `{name}: ${{{name}:-}}` to x-fitq-env "
             "in docker-compose.yml")
-    for name in ("migrate", "worker", "cpu-worker", "sweeper"):
+    for name in ("migrate", "worker", "cpu-worker", "sweeper", "deliverer"):
         assert {k: v for k, v in SERVICES[name]["environment"].items() if k not in PER_SERVICE} == \
             {k: v for k, v in shared.items() if k not in PER_SERVICE}, name
 
@@ -198,3 +201,11 @@ def test_builds_see_no_secret_and_no_local_state():
     rules = [r for r in (REPO / ".dockerignore").read_text().splitlines() if r and not r.startswith("#")]
     assert rules[0] == "*"
     assert not [r for r in rules if r.startswith("!") and re.match(r"!\.?(env|git|venv|data)", r)]
+
+
+def test_every_package_fitq_installs_is_sent_to_the_image_builds():
+    # `fitq` in an image imports the client package too: a package left out of the build context would
+    # install without it and fail at start.
+    include = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    sent = {r[1:].rstrip("/") for r in (REPO / ".dockerignore").read_text().splitlines() if r.startswith("!")}
+    assert {p.rstrip("*") for p in include["include"]} <= sent

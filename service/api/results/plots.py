@@ -28,7 +28,7 @@ def loss_chart(job) -> str:
     if reason:
         return svg.empty(title, reason)
     series = [svg.Series("loss", _curve(job))]
-    return _losses_chart(title, series, _diverged([job]), legend=False)
+    return _losses_chart(title, series, _diverged([job]), legend=False, reference=_optimum([job]))
 
 
 def losses_chart(jobs) -> str:
@@ -38,7 +38,7 @@ def losses_chart(jobs) -> str:
     series = [svg.Series(label + (f" ({missing(job)})" if missing(job) else ""),
                          [] if missing(job) else _curve(job), i)
               for i, (job, label) in enumerate(zip(jobs, labels))]
-    return _losses_chart(title, series, _diverged(jobs, short=True), legend=True)
+    return _losses_chart(title, series, _diverged(jobs, short=True), legend=True, reference=_optimum(jobs))
 
 
 def fit_chart(job) -> str:
@@ -63,14 +63,28 @@ def fit_chart(job) -> str:
     return svg.chart(title, x_axis, y_axis, series, notes)
 
 
-def _losses_chart(title, series, notes, legend):
+def _losses_chart(title, series, notes, legend, reference=None):
     steps = [x for s in series for x, _ in s.points]
     positive = [y for s in series for _, y in s.points if y is not None and y > 0]
     if not positive:
         return svg.empty(title, notes[0] if len(notes) == 1 else
                          "no finite, positive loss to draw on a log scale")
-    return svg.chart(title, svg.linear_axis(steps, "step", whole=True), svg.log_axis(positive, LOSS_TITLE),
-                     series, notes, legend=legend)
+    # The axis takes in the optimum too, so the line shows how far above it the curve ends.
+    y_axis = svg.log_axis(positive + ([reference.value] if reference else []), LOSS_TITLE)
+    return svg.chart(title, svg.linear_axis(steps, "step", whole=True), y_axis, series, notes, legend=legend,
+                     reference=reference)
+
+
+def _optimum(jobs):
+    # The least-squares optimum the worker stored, when the jobs shown share one (same points) and it is
+    # positive (a log axis; below four points it is 0); results written before it have none.
+    values = {(job.result or {}).get("optimum_loss") for job in jobs if not missing(job)}
+    if len(values) != 1:
+        return None
+    (value,) = values
+    if value is None or not value > 0:
+        return None
+    return svg.Reference(value, f"least-squares optimum {value:.6g}")
 
 
 def _curve(job):

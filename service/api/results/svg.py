@@ -61,8 +61,16 @@ def log_axis(values, title) -> Axis:
     return Axis(10.0 ** low, 10.0 ** max(high, low + 1), title, log=True)
 
 
-def chart(title, x: Axis, y: Axis, series, notes=(), legend=True) -> str:
-    """The whole SVG document of a chart."""
+@dataclass(frozen=True)
+class Reference:
+    """A horizontal line at y = value across the plot, labelled (the least-squares optimum's loss)."""
+
+    value: float
+    label: str
+
+
+def chart(title, x: Axis, y: Axis, series, notes=(), legend=True, reference: Reference | None = None) -> str:
+    """The whole SVG document of a chart, with a dashed reference line if one is given."""
     height = HEIGHT + (LEGEND_ROW * len(series) + 8 if legend else 0)
     w, h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     area = f"{LEFT} {TOP} {w} {h}"
@@ -80,6 +88,8 @@ def chart(title, x: Axis, y: Axis, series, notes=(), legend=True) -> str:
              f'data-y-scale="{"log" if y.log else "linear"}">']
     for s in series:
         parts += _line(s, x, y, w, h)
+    if reference is not None:
+        parts += _reference(reference, y, w, h)
     parts.append("</g>")
     for i, note in enumerate(notes):
         parts.append(_text(LEFT + 8, TOP + 18 + 16 * i, note, "start", ' fill="#b00"'))
@@ -158,6 +168,14 @@ def _line(series, x, y, w, h):
     out += [f'<circle cx="{r[0][0]:.2f}" cy="{r[0][1]:.2f}" r="3" fill={colour}/>'
             for r in runs if len(r) == 1]
     return out
+
+
+def _reference(ref, y, w, h):
+    py = TOP + (1 - y.fraction(ref.value)) * h
+    yield (f'<line class="reference" data-reference="{ref.value!r}" x1="{LEFT}" y1="{py:.2f}" x2="{LEFT + w}" '
+           f'y2="{py:.2f}" stroke="#555" stroke-width="1.2" stroke-dasharray="2 4"/>')
+    # Above the line, unless the line hugs the top of the plot.
+    yield _text(LEFT + w - 6, py - 6 if py - TOP > 20 else py + 16, ref.label, "end", ' fill="#555"')
 
 
 def _clip(run, top, bottom):

@@ -77,7 +77,12 @@ export function show({view, match: [id], fail, recover}) {
     const coefficients = Object.entries(r.coefficients).map(([k, v]) => [k, number(v, 8)]);
     return h("div", {class: "card result"}, h("h2", {}, "Result"),
       h("p", {}, h("code", {class: "formula"}, r.formula)),
-      pairs([["final loss", number(r.final_loss, 8)], ["duration", seconds(r.duration_s)],
+      pairs([["final loss", number(r.final_loss, 8)],
+             // Stored by the worker since the optimum fields; older results have none.
+             ...(r.optimum_loss === undefined ? [] : [["least-squares optimum", number(r.optimum_loss, 8)],
+               ["excess over it", r.excess_loss === null ? "—" : `${number(r.excess_loss, 6)}` +
+                 (r.relative_excess_loss === null ? "" : ` (${number(100 * r.relative_excess_loss, 3)}%)`)]]),
+             ["duration", seconds(r.duration_s)],
              ["history points", String(r.loss_history.length)], ...coefficients]),
       h("p", {}, "Power basis: ", h("code", {}, r.polynomial.map((c, i) => `${number(c, 6)}${i ? ` x^${i}` : ""}`).join(" + "))),
       h("p", {}, h("button", {type: "button", class: "quiet", onclick: () =>

@@ -4,7 +4,8 @@ import {ACTIVE, fill, h, moment, number, progress, seconds, shortId, status} fro
 
 const STATUSES = ["queued", "running", "succeeded", "failed", "diverged", "cancelled"];
 const ORDERS = [["-created_at", "newest first"], ["created_at", "oldest first"], ["final_loss", "lowest loss"],
-                ["-final_loss", "highest loss"], ["duration_s", "fastest"], ["-duration_s", "slowest"]];
+                ["-final_loss", "highest loss"], ["duration_s", "fastest"], ["-duration_s", "slowest"],
+                ["excess_loss", "closest to the optimum"], ["-excess_loss", "farthest from the optimum"]];
 const FILTERS = ["variant", "status", "sweep", "order_by"];
 const LIVE_MS = 1000; // while a job shown is queued or running
 const IDLE_MS = 10000; // otherwise: new jobs still show up

@@ -17,8 +17,10 @@ async function schemas() {
   // without it every field is a text field and the server still checks what is sent.
   try {
     const doc = await get("openapi.json");
-    return Object.fromEntries(doc.components.schemas.Submission.oneOf.map((s) =>
-      [s.properties.variant.const, s.properties.params.properties]));
+    // Submission is a oneOf of references, one per variant, whose params refer to Params_<variant>.
+    const named = (ref) => doc.components.schemas[ref.$ref.split("/").pop()];
+    return Object.fromEntries(doc.components.schemas.Submission.oneOf.map(named).map((s) =>
+      [s.properties.variant.const, named(s.properties.params.oneOf[0]).properties]));
   } catch {
     return {};
   }
@@ -30,6 +32,7 @@ function form(list, rules, sweep, wanted, fail, go) {
   const variant = h("select", {name: "variant", onchange: () => fields(variant.value)},
                     list.map((v) => h("option", {value: v.name, selected: v.name === first}, `${v.name} — ${v.title}`)));
   const about = h("p", {class: "muted about"});
+  const warned = h("div", {class: "warnings", role: "status"});
   const rowsBody = h("tbody");
   const timeout = h("input", {name: "timeout_s", inputmode: "numeric", placeholder: "the server's default", size: 12});
   const button = h("button", {type: "submit"}, sweep ? "Submit sweep" : "Submit job");
@@ -37,7 +40,8 @@ function form(list, rules, sweep, wanted, fail, go) {
 
   function fields(name) {
     const v = byName[name];
-    about.textContent = v.description;
+    about.textContent = v.description + (v.learning_rate_limit ?
+      ` Stable for learning_rate up to ${v.learning_rate_limit.toExponential(3)} at ${v.defaults.samples} points.` : "");
     const types = rules[name] || {};
     fill(rowsBody, v.parameters.map((p) => h("tr", {},
       h("th", {scope: "row"}, h("label", {for: `params.${p}`}, p)),
@@ -65,15 +69,15 @@ function form(list, rules, sweep, wanted, fail, go) {
     if (sweep) body.grid = grid;
     if (timeout.value.trim()) body.timeout_s = parse(timeout.value, {type: "integer"});
     button.disabled = true;
+    fill(warned);
     try {
-      if (sweep) {
-        const made = await post("sweeps", body);
-        go(`#/?sweep=${made.id}`);
-      } else {
-        const job = await post("jobs", body, {"Idempotency-Key": key});
-        key = newKey();
-        go(`#/jobs/${job.id}`);
-      }
+      // Accepted with a warning (an unstable learning rate): stay here, say it, link to what was made.
+      const made = sweep ? await post("sweeps", body) : await post("jobs", body, {"Idempotency-Key": key});
+      if (!sweep) key = newKey();
+      const where = sweep ? `#/?sweep=${made.id}` : `#/jobs/${made.id}`;
+      if (!made.warnings) go(where);
+      else fill(warned, made.warnings.map((w) => h("p", {class: "notice"}, `⚠ ${w.detail} `)),
+                h("p", {}, h("a", {href: where}, sweep ? `sweep ${made.id} was accepted` : `job ${made.id} was accepted`)));
     } catch (err) {
       const field = err.field && el.elements[err.field];
       if (field) { field.setAttribute("aria-invalid", "true"); field.focus(); }
@@ -94,7 +98,7 @@ function form(list, rules, sweep, wanted, fail, go) {
       h("thead", {}, h("tr", {}, h("th", {}, "parameter"), h("th", {}, sweep ? "value (all jobs)" : "value"),
                       sweep ? h("th", {}, "or values to sweep, comma-separated") : null)),
       rowsBody),
-    h("p", {}, h("label", {}, "Time budget in seconds (timeout_s) ", timeout)),
+    h("p", {}, h("label", {}, "Time budget in seconds (timeout_s) ", timeout)), warned,
     h("p", {}, button, h("span", {class: "muted"}, " Empty fields take the variant's default; a missing seed is chosen and stored.")));
 }
 

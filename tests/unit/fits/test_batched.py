@@ -140,7 +140,9 @@ def test_module_jobs_sharing_a_rate_diverge_each_at_its_own_point(params):
     for result, solo in zip(results, solo_runs("module", batch)):
         assert [t for t, _ in result.loss_history] == [t for t, _ in solo.loss_history]
         assert not math.isfinite(result.final_loss) and not math.isfinite(losses(result)[-1])
-        assert losses(result)[:-1] == pytest.approx(losses(solo)[:-1], rel=1e-5)
+        # A diverging run amplifies the product's other summation order each step: with one torch
+        # thread (OMP_NUM_THREADS=1, as scripts/mutation runs) 1.9e-5 was measured, 1e-5 failed.
+        assert losses(result)[:-1] == pytest.approx(losses(solo)[:-1], rel=1e-4)
     assert len({r.loss_history[-1][0] for r in results}) == 2
 
 

@@ -120,5 +120,20 @@ def test_a_database_outage_pauses_the_heartbeat_and_it_resumes_when_the_database
         outage.down = False
         _until(lambda: row(job_id).progress_step == 80)  # the same thread writes again
         assert not beat.lost
-    warnings = [r for r in caplog.records if "heartbeat of" in r.getMessage()]
-    assert len(warnings) == 1, "an outage is logged once, not at every beat"
+    warnings = [r.getMessage() for r in caplog.records if "heartbeat of" in r.getMessage()]
+    # Once, naming the job and what went wrong, so an operator can tell which fits went unrecorded.
+    assert warnings == [f"heartbeat of {job_id} not written: OperationalError"], "logged once, not every beat"
+
+
+def test_a_database_down_from_the_first_beat_is_logged_too(settings, add_jobs, row, caplog):
+    ids = add_jobs(2)
+    store, claims = _claimed(settings, ids)
+    outage = Outage(store)
+    outage.down = True
+    with Heartbeat(outage, claims, interval_s=0.2) as beat:
+        beat.step = 40
+        _until(lambda: any("heartbeat of" in r.getMessage() for r in caplog.records))
+        outage.down = False
+        _until(lambda: row(ids[1]).progress_step == 40)
+    warnings = [r.getMessage() for r in caplog.records if "heartbeat of" in r.getMessage()]
+    assert warnings == [f"heartbeat of {ids[0]}, {ids[1]} not written: OperationalError"]

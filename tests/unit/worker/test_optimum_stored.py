@@ -36,6 +36,8 @@ def test_a_finished_job_carries_the_optimum_the_lstsq_variant_finds(ctx, session
     assert stored["optimum_polynomial"] == pytest.approx(exact.polynomial, rel=1e-5, abs=1e-9)
     assert stored["excess_loss"] == pytest.approx(job.final_loss - stored["optimum_loss"])
     assert stored["relative_excess_loss"] == pytest.approx(stored["excess_loss"] / stored["optimum_loss"])
+    # Copied into the columns GET /jobs sorts and filters by (migration 0010).
+    assert (job.excess_loss, job.relative_excess_loss) == (stored["excess_loss"], stored["relative_excess_loss"])
 
 
 def test_an_lstsq_job_has_no_excess_to_speak_of(ctx, sessions):
@@ -47,3 +49,4 @@ def test_a_diverged_job_has_the_optimum_and_no_excess(ctx, sessions):
     job = _run(ctx, sessions, "tensor", samples=200, steps=200, log_every=10, learning_rate=1.0, seed=1)
     assert job.status == "diverged"
     assert job.result["optimum_loss"] > 0 and job.result["excess_loss"] is None
+    assert job.excess_loss is None and job.relative_excess_loss is None

@@ -148,3 +148,14 @@ def test_with_tokens_on_metrics_need_one_and_the_probes_do_not(make_app, setting
 def test_the_database_down_is_a_503_problem(make_app, problem, tmp_path):
     client = make_app(database_url=f"sqlite:///{tmp_path}/missing/none.db").test_client()
     problem(client.get("/metrics"), 503)
+
+
+def test_webhook_deliveries_are_counted_by_state(make_app, sessions):
+    client = make_app(webhook_secret="s", webhook_allow_hosts="127.0.0.1").test_client()
+    assert [scrape(client)[f'fitq_webhooks{{state="{s}"}}'] for s in ("pending", "delivered", "failed")] == [0, 0, 0]
+    with sessions() as session:
+        for _ in range(2):
+            job, _ = jobs.create(session=session, variant="lstsq", params={"samples": 10},
+                                 callback_url="http://127.0.0.1:9/h")
+            jobs.cancel(session=session, job_id=job.id)
+    assert scrape(client)['fitq_webhooks{state="pending"}'] == 2

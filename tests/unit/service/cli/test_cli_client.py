@@ -208,3 +208,19 @@ def test_the_client_commands_load_no_server_package():
                           timeout=60)
     assert done.stdout.strip() == "3 []", done.stderr
     assert done.stderr == "fitq: cannot reach fitq at http://127.0.0.1:1: Connection refused\n"
+
+
+def test_submit_and_sweep_print_the_apis_warning(serve):
+    base = serve()
+
+    def fitq(*args):
+        return subprocess.run([sys.executable, "-m", "service.cli.main", *args, "--url", base], cwd=REPO,
+                              capture_output=True, text=True, timeout=60)
+
+    warned = fitq("submit", "tensor", "-p", "learning_rate=1e-5")
+    assert warned.returncode == 0 and len(warned.stdout.split()) == 1  # the job id alone on stdout
+    assert "fitq: warning: learning_rate 1e-05 is above 3.5579" in warned.stderr
+    plain = fitq("submit", "tensor")
+    assert plain.returncode == 0 and "warning" not in plain.stderr
+    swept = fitq("sweep", "nn", "-g", "learning_rate=1e-6,1e-5")
+    assert swept.returncode == 0 and "fitq: warning: 1 of the sweep's 2 points" in swept.stderr

@@ -104,3 +104,18 @@ def test_scope_names_are_checked():
     for bad in ("", "write", "read,root"):
         with pytest.raises(tokens.TokenError):
             tokens.parse_scopes(bad)
+
+
+def test_webhook_deliveries_are_read_like_their_job_or_sweep(minted, problem):
+    client, t = minted(webhook_secret="s", webhook_allow_hosts="127.0.0.1")
+    job = client.post("/api/v1/jobs", json={**SMALL, "callback_url": "http://127.0.0.1:9/h"},
+                      headers=t["alice"]).get_json()["id"]
+    client.post(f"/api/v1/jobs/{job}/cancel", headers=t["alice"])
+    problem(client.get(f"/api/v1/jobs/{job}/deliveries", headers=t["bob"]), 404, "id")
+    for who in ("alice", "viewer", "root"):
+        [delivery] = client.get(f"/api/v1/jobs/{job}/deliveries", headers=t[who]).get_json()["items"]
+        assert delivery["url"] == "http://127.0.0.1:9/h"
+    sweep = client.post("/api/v1/sweeps", json={**SMALL, "grid": {"seed": [0, 1]}}, headers=t["bob"]).get_json()["id"]
+    assert client.get(f"/api/v1/sweeps/{sweep}/deliveries", headers=t["carol"]).get_json() == {"items": []}
+    problem(client.get(f"/api/v1/sweeps/{sweep}/deliveries", headers=t["alice"]), 404, "id")
+    problem(client.get(f"/api/v1/jobs/{job}/deliveries"), 401)

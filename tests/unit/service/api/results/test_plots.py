@@ -162,3 +162,40 @@ def test_bad_overlays(client, problem, query, status, field):
 def test_unknown_job_and_unknown_parameter(app, client, problem):
     problem(client.get(f"/api/v1/jobs/{'0' * 32}/plots/fit.svg"), 404, "id")
     problem(client.get(f"/api/v1/jobs/{store(app)}/plots/loss.svg?width=3"), 400, "width")
+
+
+def _reference(root):
+    """The optimum's line as drawn: its data value and its value read back through the y axis."""
+    plot = root.find(".//svg:g[@class='plot']", NS)
+    lines = plot.findall("svg:line[@class='reference']", NS)
+    if not lines:
+        return None
+    (line,) = lines
+    _, top, _, height = map(float, plot.get("data-area").split())
+    y0, y1 = (math.log10(float(v)) for v in plot.get("data-y-domain").split())
+    return float(line.get("data-reference")), 10 ** (y0 + (top + height - float(line.get("y1"))) / height * (y1 - y0))
+
+
+def _measured(history, best=8.817165410007027):
+    final = history[-1]["loss"]
+    return {**result(history=history, final_loss=final), "optimum_loss": best,
+            "excess_loss": None if final is None else final - best}
+
+
+def test_the_loss_curve_draws_the_optimum_as_a_reference_line(app, client):
+    history = [{"step": 99, "loss": 5000.0}, {"step": 199, "loss": 40.0}]  # above the optimum throughout
+    job = store(app, outcome=_measured(history))
+    root = _svg(client.get(f"/api/v1/jobs/{job}/plots/loss.svg"))
+    stored, drawn = _reference(root)
+    assert stored == 8.817165410007027 and drawn == pytest.approx(stored, rel=0.01)  # the axis takes it in
+    assert "least-squares optimum 8.81717" in _texts(root)
+
+
+def test_no_reference_line_without_a_stored_optimum_or_across_different_ones(app, client):
+    old = store(app, outcome=result())  # written before the worker stored the optimum
+    assert _reference(_svg(client.get(f"/api/v1/jobs/{old}/plots/loss.svg"))) is None
+    history = [{"step": 99, "loss": 100.0}, {"step": 199, "loss": 10.0}]
+    same = [store(app, outcome=_measured(history)) for _ in range(2)]
+    other = store(app, params={"samples": 500}, outcome=_measured(history, best=2.2))
+    assert _reference(_svg(client.get("/api/v1/plots/losses.svg?ids=" + ",".join(same))))[0] == 8.817165410007027
+    assert _reference(_svg(client.get("/api/v1/plots/losses.svg?ids=" + ",".join([*same, other])))) is None

@@ -1,0 +1,85 @@
+"""A handle on one sweep: its counts by status, its best job, and a wait for its end."""
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import quote
+
+from fitq_client.job import Job
+from fitq_client.models import FINISHED
+from fitq_client.polling import changes, until
+from fitq_client.transport import Transport
+
+
+class Sweep:
+    """One grid of jobs; its fields are those of the last document read."""
+
+    def __init__(self, transport: Transport, document: dict[str, Any],
+                 listing: Callable[..., Iterator[Job]]):
+        self._transport, self.document, self._listing = transport, document, listing
+
+    def __repr__(self) -> str:
+        return f"<Sweep {self.id} {self.size} jobs, {self.done} finished>"
+
+    @property
+    def warnings(self) -> list[dict[str, Any]]:
+        """What the API said of the submission it accepted (an unstable learning rate), else []."""
+        return list(self.document.get("warnings", ()))
+
+    @property
+    def id(self) -> str:
+        """The sweep's id."""
+        return str(self.document["id"])
+
+    @property
+    def size(self) -> int:
+        """How many jobs the grid made."""
+        return int(self.document["size"])
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Its jobs counted by status."""
+        return dict(self.document["counts"])
+
+    @property
+    def done(self) -> int:
+        """How many of its jobs have ended, one way or another."""
+        return sum(n for status, n in self.counts.items() if status in FINISHED)
+
+    @property
+    def finished(self) -> bool:
+        """Whether every job of it has ended."""
+        return bool(self.document["finished"])
+
+    def best(self) -> Job | None:
+        """Its succeeded job of least final loss so far, read in full; None while none succeeded."""
+        best = self.document.get("best")
+        if not best:
+            return None
+        return Job(self._transport, {"id": best["job_id"]}).refresh()
+
+    def jobs(self, **filters: Any) -> Iterator[Job]:
+        """Its jobs, page by page as they are read (filters as Client.jobs takes them)."""
+        return self._listing(sweep=self.id, **filters)
+
+    def refresh(self) -> "Sweep":
+        """Read the sweep's document again; returns the handle."""
+        self.document = self._transport.get(f"/api/v1/sweeps/{quote(self.id, safe='')}")
+        return self
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        """Its webhook delivery (with a callback_url, once its last job ended) and each attempt."""
+        return list(self._transport.get(f"/api/v1/sweeps/{quote(self.id, safe='')}/deliveries")["items"])
+
+    def wait(self, progress: Callable[["Sweep"], object] | None = None, timeout: float | None = None,
+             poll_s: float = 1.0, notify: Callable[[str], object] | None = None,
+             changes_only: bool = True) -> "Sweep":
+        """Poll until every job has ended, calling `progress` with the handle when its counts change (or at
+        each reading, changes_only=False) and `notify`
+        with a line when the API stops answering for a while; TimeoutError after `timeout` s."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        report = changes(progress and (lambda counts: progress(self)), lambda sweep: sweep.counts, changes_only)
+        try:
+            return until(self.refresh, lambda sweep: sweep.finished, report, notify, poll_s, deadline, first=self)
+        except TimeoutError:
+            raise TimeoutError(f"sweep {self.id} has {self.done} of {self.size} jobs finished after the "
+                               "wait's timeout") from None
