@@ -8,7 +8,7 @@ from service.events import PATTERN, job_channel, sweep_channel
 from service.store import jobs, points
 from worker import presence
 from worker.events import Publisher
-from worker.heartbeat import Heartbeat
+from worker.heartbeat import TICK_S, Heartbeat
 from worker.presence import Presence
 from worker.store import Store
 
@@ -38,6 +38,18 @@ def test_progress_and_the_device_are_written_while_the_job_runs(settings, add_jo
         _until(lambda: row(job_id).progress_step == 80)
         assert row(job_id).heartbeat_at > first
         assert not beat.lost and not beat.all_lost.is_set()
+
+
+def test_without_news_nothing_is_written_until_the_interval_is_up(settings, add_jobs, row):
+    # One write per interval, not one per tick: a thousand running jobs must not hammer the database.
+    (job_id,) = add_jobs(1)
+    store, claims = _claimed(settings, [job_id])
+    with Heartbeat(store, claims, interval_s=60) as beat:
+        beat.step = 40
+        _until(lambda: row(job_id).progress_step == 40)
+        written = row(job_id).heartbeat_at
+        time.sleep(4 * TICK_S)  # several ticks with the same step, well within the interval
+        assert row(job_id).heartbeat_at == written
 
 
 def test_progress_after_a_quiet_spell_is_still_written(settings, add_jobs, row):
