@@ -142,7 +142,9 @@ class Job:
         def on_event(event: sse.Event) -> bool:
             if event.event == "progress" and progress:
                 data = event.data
-                progress(Progress(data["step"], data["steps"], data.get("loss"), self.status))
+                # Points come before the status event that tells of them: a job with points is running.
+                status = "running" if self.status == "queued" else self.status
+                progress(Progress(data["step"], data["steps"], data.get("loss"), status))
             elif event.event == "status" and progress:
                 progress(self.progress)
             return event.event == "end"
