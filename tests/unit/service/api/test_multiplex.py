@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from service.api.multiplex import MAX_IDS
+from service.api.multiplex import MAX_IDS, Followed
 from service.store import jobs, points
 
 pytestmark = pytest.mark.usefixtures("redis_db")
@@ -59,6 +59,30 @@ def test_finished_jobs_send_their_newest_point_and_document_each_then_one_end(cl
     assert events[-1][1] == {"statuses": {ran: "succeeded", short: "succeeded", cancelled: "cancelled"}}
     repeated = client.get(f"/api/v1/jobs/events?ids={ran}&ids={cancelled}").get_data(as_text=True)
     assert [name for name, _ in parse(repeated)] == ["progress", "status", "status", "end"]
+
+
+def test_each_pass_sends_what_moved_since_the_last_forward_only_then_the_end(app, submit, store):
+    running, queued = (submit({"variant": "numpy", "params": {"steps": 300, "log_every": 100}}).get_json()["id"]
+                       for _ in range(2))
+    attempt = jobs.claim(session=store, job_id=running, worker="w@here").attempts
+    followed = Followed(app.extensions["fitq"], [running, queued])
+
+    def one_pass():
+        chunks, over = followed.one_pass()
+        return [(name, data.get("id"), data.get("status") or data.get("step"))
+                for name, data in parse("".join(chunks))], over
+
+    assert one_pass() == ([("status", running, "running"), ("status", queued, "queued")], False)
+    assert one_pass() == ([], False)  # nothing moved
+    points.add(session=store, rows=[(running, 0, 9.0), (running, 100, 3.0)])
+    assert one_pass() == ([("progress", running, 100)], False)  # the newest point only
+    assert one_pass() == ([], False)
+    jobs.finish(session=store, job_id=running, attempt=attempt, status="failed", result=None,
+                error={"type": "Boom", "message": "no"})
+    assert one_pass() == ([("status", running, "failed")], False)  # no result: no point past 100
+    jobs.cancel(session=store, job_id=queued)
+    events, over = one_pass()
+    assert events == [("status", queued, "cancelled"), ("end", None, None)] and over
 
 
 def test_the_newest_point_of_each_job(store, submit):
