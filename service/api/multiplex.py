@@ -57,7 +57,7 @@ class Followed:
         chunks = []
         for job_id in list(self.open):
             job = rows.get(job_id)
-            if job is None:  # deleted meanwhile (retention): nothing more will come
+            if job is None:  # its row deleted meanwhile (by hand: fitq deletes none): nothing more comes
                 self.open.remove(job_id)
                 continue
             finished = JobStatus(job.status).finished
