@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 
 from fits.params import MAX_HISTORY_POINTS
-from service.api import inputs, listing
+from service.api import inputs, listing, multiplex
 from service.api.guards import auth
 from service.api.problems import PROBLEM_TYPE
 from service.api.results import routes as results
@@ -109,9 +109,11 @@ EVENTS = "text/event-stream"
 
 def _event(names, id_pattern, description):
     # One event of the stream, as the stream's items (what OpenAPI 3.2 calls itemSchema, and what
-    # schemathesis checks each event against): its name, id, and JSON data in a string.
-    return {"type": "object", "required": ["event", "id", "data"], "description": description,
-            "properties": {"event": {"enum": list(names)}, "id": {"type": "string", "pattern": id_pattern},
+    # schemathesis checks each event against): its name, id (none where id_pattern is None), and JSON
+    # data in a string.
+    ids = {} if id_pattern is None else {"id": {"type": "string", "pattern": id_pattern}}
+    return {"type": "object", "required": ["event", *ids, "data"], "description": description,
+            "properties": {"event": {"enum": list(names)}, **ids,
                            "data": {"type": "string", "contentMediaType": JSON}, "retry": {"type": "integer"}}}
 
 
@@ -125,6 +127,12 @@ SWEEP_EVENTS = _event(("job", "counts", "best", "end"), "^[0-9]+$", (
     "error}), `counts` (jobs by status) when they change, `best` ({job_id, final_loss, params}) when the "
     "best job changes, then `end` ({counts}) when every job has finished. Each id is the number of "
     "finished jobs sent so far."))
+JOBS_EVENTS = _event(("progress", "status", "end"), None, (
+    "Server-Sent Events of several jobs. `progress` when a job's newest history point moves ({id, step, "
+    "steps, loss}; the points in between are on the job's own stream), `status` on each status change "
+    "(the job document, and once at the start), then `end` ({statuses: {id: status}}) once every job "
+    "has finished, after which the server closes the stream. The events carry no id: a client that "
+    "reconnects gets each job's current state again. Comment lines are keep-alives."))
 JOB, HEALTH, READY = ref("Job"), ref("Health"), ref("Ready")
 OPERATIONS = {
     "api.variants": Operation(200, {"type": "array", "items": ref("Variant")}),
@@ -143,6 +151,8 @@ OPERATIONS = {
     "webhooks.job_deliveries": Operation(200, ref("Deliveries"), (404, 503), (JOB_ID_PARAMETER,)),
     "webhooks.sweep_deliveries": Operation(200, ref("Deliveries"), (404, 503), (SWEEP_ID_PARAMETER,)),
     # No links lead here from a submission: a fuzzer following them would wait out every running job.
+    "streams.jobs_events": Operation(200, JOBS_EVENTS, (400, 404, 503),
+                                     _ids(multiplex.MAX_IDS, "the jobs to follow"), media=EVENTS),
     "streams.job_events": Operation(200, JOB_EVENTS, (404, 422, 503), (JOB_ID_PARAMETER, *LAST_EVENT_ID),
                                     media=EVENTS),
     "streams.sweep_events": Operation(200, SWEEP_EVENTS, (404, 422, 503), (SWEEP_ID_PARAMETER, *LAST_EVENT_ID),

@@ -11,9 +11,10 @@ JOB_ID = re.compile(r"(-1|[0-9]{1,18})(?:\.([a-z]{1,16}))?")  # ASCII digits onl
 SWEEP_ID = re.compile(r"[0-9]{1,18}")
 
 
-def event(name: str, data, event_id: str) -> str:
-    """One event: its name, id and JSON data."""
-    return f"event: {name}\nid: {event_id}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+def event(name: str, data, event_id: str | None) -> str:
+    """One event: its name, id (none where the stream has no resume point) and JSON data."""
+    named = f"event: {name}\n" + ("" if event_id is None else f"id: {event_id}\n")
+    return f"{named}data: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
 def comment(text: str) -> str:

@@ -5,7 +5,7 @@ import time
 
 from flask import Blueprint, Response, current_app, stream_with_context
 
-from service.api import serving, sse
+from service.api import multiplex, serving, sse
 from service.api.document import job_document
 from service.api.guards import tenancy
 from service.api.problems import Problem
@@ -27,9 +27,9 @@ def _respond(events) -> Response:
     return response
 
 
-def _paced(state, listener, one_pass):
+def _paced(state, listener, one_pass, gap_s=0.0):
     """Send what `one_pass()` finds (its events, and whether the stream is over) after each wake-up or
-    poll interval, with keep-alive comments in the quiet spells."""
+    poll interval, at most one pass per `gap_s`, with keep-alive comments in the quiet spells."""
     settings, quiet_since = state.settings, time.monotonic()
     try:
         while True:
@@ -43,10 +43,21 @@ def _paced(state, listener, one_pass):
             elif time.monotonic() - quiet_since >= settings.stream_keepalive_s:
                 quiet_since = time.monotonic()
                 yield sse.comment("keep-alive")
-            listener.event.wait(settings.stream_poll_s)
+            if gap_s:
+                time.sleep(gap_s)  # the wake-ups of many jobs meanwhile make one pass, not one each
+            listener.event.wait(max(settings.stream_poll_s - gap_s, 0))
     finally:
         for channel in state.hub.forget(listener):
             state.snapshots.drop(channel)
+
+
+@blueprint.get("/jobs/events")
+def jobs_events():
+    """Several jobs' progress and status changes in one stream, and its end when all have finished."""
+    state = _state()
+    ids = multiplex.requested(state)
+    listener = state.hub.listen([job_channel(job_id) for job_id in ids])
+    return _respond(_paced(state, listener, multiplex.Followed(state, ids).one_pass, multiplex.GAP_S))
 
 
 @blueprint.get("/jobs/<job_id>/events")

@@ -5,7 +5,7 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from service.store.models import ProgressPoint
@@ -36,3 +36,15 @@ def after(*, session: Session, job_id: str, step: int) -> list[tuple[int, float 
 def finite(loss: float | None) -> float | None:
     """The loss, or None where it is NaN or infinite (as a result's history shows it)."""
     return loss if loss is not None and math.isfinite(loss) else None
+
+
+def newest(*, session: Session, job_ids: Iterable[str]) -> dict[str, tuple[int, float | None]]:
+    """{job id: (step, loss)} of each job's last point, for those of `job_ids` that have one."""
+    ids = list(job_ids)
+    if not ids:
+        return {}
+    last = (select(ProgressPoint.job_id, func.max(ProgressPoint.step).label("step"))
+            .where(ProgressPoint.job_id.in_(ids)).group_by(ProgressPoint.job_id).subquery())
+    rows = session.execute(select(ProgressPoint.job_id, ProgressPoint.step, ProgressPoint.loss).join(
+        last, (ProgressPoint.job_id == last.c.job_id) & (ProgressPoint.step == last.c.step)))
+    return {row.job_id: (row.step, row.loss) for row in rows}

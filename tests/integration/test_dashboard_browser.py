@@ -87,7 +87,7 @@ def test_a_job_submitted_from_the_form_runs_live_in_the_list_and_shows_its_plots
     row = page.locator(f"tr[data-id='{job_id}']")
     expect(row).to_have_attribute("data-status", "queued")
     assert stack.client.http.post(f"{stack.client.base}/api/v1/jobs/{blocker['id']}/cancel").ok
-    expect(row).to_have_attribute("data-status", "succeeded", timeout=WAIT_MS)  # no reload: the page polls
+    expect(row).to_have_attribute("data-status", "succeeded", timeout=WAIT_MS)  # no reload: the list's stream
     expect(row.locator("progress")).to_have_attribute("value", "10000")
     assert page.evaluate("window.notReloaded") is True
 
@@ -127,6 +127,51 @@ def test_a_running_jobs_loss_curve_grows_live_from_its_stream_without_polling(st
     assert page.evaluate("window.notReloaded") is True
     reads = [url for url in asked if url.endswith(f"/api/v1/jobs/{job['id']}")]
     assert len(reads) <= 1, reads  # the finished job read once, at the end: no polling meanwhile
+
+
+def _listings(urls):
+    # The list's own reads of the jobs (GET /api/v1/jobs?...), not its stream (/api/v1/jobs/events?...).
+    return [url for url in urls if re.search(r"/api/v1/jobs(\?|$)", url)]
+
+
+def test_the_list_updates_a_running_jobs_row_from_its_stream_without_polling(stack, page):
+    job = stack.client.submit("autograd", steps=100_000, samples=100, log_every=1000, device="cpu")
+    stack.client.wait(job["id"], until={"running"})
+    asked = []
+    page.on("request", lambda r: asked.append(r.url))
+    page.goto(f"{stack.client.base}/")
+    page.evaluate("window.notReloaded = true")
+    row = page.locator(f"tr[data-id='{job['id']}']")
+    expect(row).to_have_attribute("data-status", "running")
+    shown = int(row.locator("progress").get_attribute("value"))
+    # The bar moves while the job runs: the stream's progress events, not a reload of the list.
+    page.wait_for_function("([id, n]) => { const p = document.querySelector(`tr[data-id='${id}'] progress`); "
+                           "return p && p.closest('tr').dataset.status === 'running' && Number(p.value) > n; }",
+                           arg=[job["id"], shown], timeout=WAIT_MS)
+    before_end = len(_listings(asked))
+    expect(row).to_have_attribute("data-status", "succeeded", timeout=WAIT_MS)
+    done = stack.client.job(job["id"])
+    expect(row.locator("td.num").first).not_to_have_text("—")  # the final loss, from the status document
+    assert before_end == 1, _listings(asked)  # the list was read once, when the page opened
+    assert len(_listings(asked)) <= 2  # and at most once more after the stream's end
+    streams = [url for url in asked if "/api/v1/jobs/events?" in url]
+    assert len(streams) == 1 and job["id"] in streams[0], streams
+    assert done["status"] == "succeeded" and page.evaluate("window.notReloaded") is True
+
+
+def test_the_list_polls_when_its_stream_cannot_be_opened(stack, page):
+    job = stack.client.submit("autograd", steps=30_000, samples=100, log_every=1000, device="cpu")
+    stack.client.wait(job["id"], until={"running"})
+    refused = []
+    page.route(re.compile(r"/api/v1/jobs/events\?"), lambda route: (refused.append(route.request.url),
+                                                          route.fulfill(status=502, body="no streaming here")))
+    asked = []
+    page.on("request", lambda r: asked.append(r.url))
+    page.goto(f"{stack.client.base}/")
+    row = page.locator(f"tr[data-id='{job['id']}']")
+    expect(row).to_have_attribute("data-status", "succeeded", timeout=WAIT_MS)
+    assert len(refused) == 1  # tried once, then polled
+    assert len(_listings(asked)) >= 2
 
 
 def test_a_sweep_from_the_form_is_compared_in_one_plot_and_table(stack, page):

@@ -1,5 +1,6 @@
 """Progress streams on the real stack (gunicorn's gevent workers, a Celery worker, PostgreSQL, Redis):
-every history point once and in order, across an API restart with Last-Event-ID; finished work replayed."""
+every history point once and in order, across an API restart with Last-Event-ID; finished work replayed;
+several jobs followed in one stream until all have finished."""
 import http.server
 import json
 import threading
@@ -22,7 +23,7 @@ def events(response):
                     name, _, value = line.partition(": ")
                     fields[name] = value
             elif fields:
-                yield fields["event"], fields["id"], json.loads(fields["data"])
+                yield fields["event"], fields.get("id"), json.loads(fields["data"])
                 fields = {}
     except requests.exceptions.ChunkedEncodingError:
         return  # the server went away mid-stream: what came before counts
@@ -93,6 +94,47 @@ def test_a_sweep_stream_sends_each_finished_job_and_ends(stack):
     assert got[-1][0] == "end" and got[-1][2]["counts"]["succeeded"] == 4
     best = [data for name, _, data in got if name == "best"][-1]
     assert best["final_loss"] == min(j["final_loss"] for j in finished)
+
+
+def test_one_stream_follows_several_jobs_until_all_have_finished(stack):
+    # The first runs for a few seconds (about 60 history points); the second waits behind it or runs beside it.
+    first = stack.client.submit("autograd", steps=60_000, samples=100, log_every=1000, device="cpu")
+    second = stack.client.submit("tensor", steps=2000, samples=200, log_every=100)
+    ids = [first["id"], second["id"]]
+    response = stack.client.http.get(f"{stack.client.base}/api/v1/jobs/events", params={"ids": ",".join(ids)},
+                                     stream=True, timeout=120)
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/event-stream")
+    got = list(events(response))
+
+    assert got[-1][0] == "end" and [name for name, _, _ in got].count("end") == 1
+    assert all(eid is None for _, eid, _ in got)  # a stream of state: nothing to resume from
+    done = {job_id: stack.client.job(job_id) for job_id in ids}
+    assert got[-1][2] == {"statuses": {job_id: "succeeded" for job_id in ids}}
+    for job_id in ids:
+        statuses = [data for name, _, data in got if name == "status" and data["id"] == job_id]
+        order = [s["status"] for s in statuses]
+        assert order[-1] == "succeeded" and order == sorted(set(order), key=["queued", "running",
+                                                                             "succeeded"].index), order
+        assert statuses[-1] == done[job_id]  # the finished document, result and all
+        steps = [data["step"] for name, _, data in got if name == "progress" and data["id"] == job_id]
+        history = {p["step"]: p["loss"] for p in done[job_id]["result"]["loss_history"]}
+        assert steps == sorted(set(steps)) and set(steps) <= set(history), steps  # forward only, real points
+        assert steps[-1] == max(history)
+        last = [data for name, _, data in got if name == "progress" and data["id"] == job_id][-1]
+        assert last["loss"] == history[max(history)] and last["steps"] == done[job_id]["progress"]["steps"]
+    # Each job's progress came before its end: the first job's newest point moved while it ran.
+    first_events = [(name, data.get("status")) for name, _, data in got if data.get("id") == first["id"]]
+    assert first_events.index(("status", "running")) < first_events.index(("progress", None)), first_events
+
+
+def test_a_stream_of_several_jobs_refuses_unknown_and_malformed_ids_before_it_starts(stack):
+    job = stack.client.wait(stack.client.submit("numpy", steps=100, samples=50, log_every=50)["id"])
+    url = f"{stack.client.base}/api/v1/jobs/events"
+    for ids, status in [(f"{job['id']},{'0' * 32}", 404), (f"{job['id']},nope", 400), ("", 400),
+                        (",".join([job["id"]] * 2 + [f"{n:032x}" for n in range(100)]), 400)]:
+        r = stack.client.http.get(url, params={"ids": ids}, timeout=10)
+        assert r.status_code == status and r.headers["Content-Type"] == "application/problem+json", r.text
+        assert r.json()["field"] == "ids"
 
 
 class StreamBlockingProxy(http.server.BaseHTTPRequestHandler):

@@ -1,5 +1,6 @@
-// #/?variant=&status=&sweep=&order_by=&cursor=: the jobs, live while any of them is queued or running.
-import {get, post, query, variants} from "./api.js";
+// #/?variant=&status=&sweep=&order_by=&cursor=: the jobs, live while any of them is queued or running:
+// one event stream of the unfinished jobs shown updates their rows (polling only if it cannot be opened).
+import {events, get, post, query, variants} from "./api.js";
 import {ACTIVE, fill, h, moment, number, progress, seconds, shortId, status} from "./dom.js";
 
 const STATUSES = ["queued", "running", "succeeded", "failed", "diverged", "cancelled"];
@@ -7,8 +8,9 @@ const ORDERS = [["-created_at", "newest first"], ["created_at", "oldest first"],
                 ["-final_loss", "highest loss"], ["duration_s", "fastest"], ["-duration_s", "slowest"],
                 ["excess_loss", "closest to the optimum"], ["-excess_loss", "farthest from the optimum"]];
 const FILTERS = ["variant", "status", "sweep", "order_by"];
-const LIVE_MS = 1000; // while a job shown is queued or running
+const LIVE_MS = 1000; // while a job shown is queued or running (and no stream follows it)
 const IDLE_MS = 10000; // otherwise: new jobs still show up
+const LIVE_CELLS = [3, 4, 5, 6]; // status, progress, final loss, duration: what a stream changes in a row
 const MOST_OVERLAID = 20; // the overlay plot's limit (GET /plots/losses.svg)
 export const selected = new Set(); // job ids picked for compare; kept while the page is open
 
@@ -21,6 +23,9 @@ export function show({view, params, fail, recover, go}) {
   const sweep = h("div");
   let timer = null;
   let stopped = false;
+  const shown = new Map(); // id -> the job as its row shows it
+  let stream = null; // {ids, aborter} of the open stream
+  let streamless = false; // the stream could not be opened (a proxy refusing it): poll instead
 
   const filters = filterForm(wanted, (changed) => go(`#/?${query({...wanted, ...changed})}`));
   fill(view, h("div", {class: "title"}, h("h1", {}, "Jobs"), h("a", {class: "button", href: "#/submit"}, "Submit a job")),
@@ -71,12 +76,16 @@ export function show({view, params, fail, recover, go}) {
       if (wanted.sweep) fill(sweep, sweepSummary(await get(`sweeps/${wanted.sweep}`)));
       if (stopped) return;
       recover("list");
+      shown.clear();
+      for (const job of page.items) shown.set(job.id, job);
       fill(rows, page.items.length ? page.items.map(row)
                                    : h("tr", {}, h("td", {colspan: 10, class: "empty"}, "No jobs match. ",
                                                    h("a", {href: "#/submit"}, "Submit one."))));
       fill(pager, cursor ? h("a", {href: `#/?${query(wanted)}`}, "« first page") : null, " ",
            page.next_cursor ? h("a", {href: `#/?${query({...wanted, cursor: page.next_cursor})}`}, "next page »") : null);
-      timer = setTimeout(load, page.items.some((j) => ACTIVE.has(j.status)) ? LIVE_MS : IDLE_MS);
+      const active = page.items.filter((j) => ACTIVE.has(j.status)).map((j) => j.id);
+      if (follow(active)) return; // the stream brings the changes; the end loads the page again
+      timer = setTimeout(load, active.length ? LIVE_MS : IDLE_MS);
     } catch (err) {
       if (stopped) return;
       fail(err, "list");
@@ -84,8 +93,60 @@ export function show({view, params, fail, recover, go}) {
     }
   }
 
+  function follow(ids) {
+    // One stream of the jobs shown that have not finished (a browser opens six connections to a host
+    // at most: not one stream per row); true while it is open.
+    const wanted = ids.join(",");
+    if (stream && stream.ids === wanted) return true;
+    if (stream) stream.aborter.abort();
+    stream = null;
+    if (!wanted || streamless) return false;
+    const mine = stream = {ids: wanted, aborter: new AbortController()};
+    let heard = false; // the server sends each job's state at once: silence means no stream
+    let ended = false;
+    events(`jobs/events?${query({ids: wanted})}`, (name, data) => {
+      heard = true;
+      if (stopped || stream !== mine) return;
+      if (name === "status") changed(data);
+      else if (name === "progress") advanced(data);
+      else if (name === "end") ended = true;
+    }, mine.aborter.signal).catch(() => {}).then(() => {
+      if (stopped || stream !== mine) return; // stopped, or replaced by a stream of other jobs
+      stream = null;
+      if (!heard) streamless = true;
+      // Ended: read the page once (new jobs, the order by loss); broken: again in a moment.
+      if (ended || !heard) load(); else timer = setTimeout(load, LIVE_MS);
+    });
+    return true;
+  }
+
+  function changed(job) {
+    const old = rows.querySelector(`tr[data-id="${job.id}"]`);
+    if (!old) return;
+    const before = shown.get(job.id);
+    shown.set(job.id, job);
+    const fresh = [...row(job).children];
+    old.dataset.status = job.status;
+    const cells = [...old.children];
+    for (const i of LIVE_CELLS) cells[i].replaceWith(fresh[i]);
+    if (!before || before.status !== job.status) cells[9].replaceWith(fresh[9]); // no Cancel once finished
+    if (wanted.sweep && !ACTIVE.has(job.status)) {
+      get(`sweeps/${wanted.sweep}`).then((s) => { if (!stopped) fill(sweep, sweepSummary(s)); }).catch(() => {});
+    }
+  }
+
+  function advanced({id, step, steps}) {
+    const job = shown.get(id);
+    if (!job || !ACTIVE.has(job.status)) return;
+    changed({...job, progress: {step: Math.min(step + 1, steps), steps}});
+  }
+
   load();
-  return {stop() { stopped = true; clearTimeout(timer); }};
+  return {stop() {
+    stopped = true;
+    clearTimeout(timer);
+    if (stream) stream.aborter.abort();
+  }};
 }
 
 function filterForm(wanted, apply) {

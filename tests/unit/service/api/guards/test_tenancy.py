@@ -39,6 +39,7 @@ def test_an_owners_jobs_are_hidden_from_other_owners(minted, problem):
     problem(client.get(f"/api/v1/jobs/{job}", headers=t["bob"]), 404, "id")
     assert client.get("/api/v1/jobs", headers=t["bob"]).get_json()["items"] == []
     problem(client.get(f"/api/v1/compare?ids={job}", headers=t["bob"]), 404, "ids")
+    problem(client.get(f"/api/v1/jobs/events?ids={job}", headers=t["bob"]), 404, "ids")
     problem(client.get(f"/api/v1/jobs/{job}/plots/loss.svg", headers=t["bob"]), 404, "id")
     problem(client.post(f"/api/v1/jobs/{job}/cancel", headers=t["bob"]), 404, "id")
     # Another token of the same owner, the owner's read-only token and an admin all see it.
