@@ -99,12 +99,19 @@ def of(*, session: Session, job_id: str | None = None, sweep_id: str | None = No
        ) -> list[tuple[WebhookDelivery, list[WebhookAttempt]]]:
     """The deliveries of a job or a sweep, each with its attempts in order."""
     where = WebhookDelivery.job_id == job_id if job_id is not None else WebhookDelivery.sweep_id == sweep_id
-    found = list(session.scalars(select(WebhookDelivery).where(where).order_by(WebhookDelivery.id)))
-    attempts: dict[int, list[WebhookAttempt]] = {d.id: [] for d in found}
-    if found:
-        for attempt in session.scalars(select(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(list(attempts)))
-                                       .order_by(WebhookAttempt.id)):
-            attempts[attempt.delivery_id].append(attempt)
+    # One statement, so one snapshot: read in two, a delivery could show as pending beside the attempt
+    # that delivered it (committed between the two reads, as PostgreSQL's READ COMMITTED allows).
+    rows = session.execute(select(WebhookDelivery, WebhookAttempt).where(where)
+                           .outerjoin(WebhookAttempt, WebhookAttempt.delivery_id == WebhookDelivery.id)
+                           .order_by(WebhookDelivery.id, WebhookAttempt.id)).all()
+    found: list[WebhookDelivery] = []
+    attempts: dict[int, list[WebhookAttempt]] = {}
+    for delivery, attempt in rows:
+        if delivery.id not in attempts:
+            found.append(delivery)
+            attempts[delivery.id] = []
+        if attempt is not None:
+            attempts[delivery.id].append(attempt)
     return [(d, attempts[d.id]) for d in found]
 
 
