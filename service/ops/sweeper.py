@@ -1,5 +1,6 @@
-"""The sweeper: sends again a queued job whose message is not in Redis, and gives a running job whose
-heartbeat went stale back to the queue (or fails it after MAX_ATTEMPTS). Safe to run several."""
+"""The sweeper: sends again a queued job whose message is not in Redis, gives a running job whose
+heartbeat went stale back to the queue (or fails it after MAX_ATTEMPTS), and drives random and tpe
+sweeps (service/ops/search.py). Safe to run several."""
 import json
 import logging
 import signal
@@ -26,6 +27,7 @@ class Sweeper:
         self.settings, self.sessions, self.celery, self.broker = settings, sessions, celery, broker
         self.database_back_at = time.monotonic()  # heartbeats written during an outage were lost
         self.database_down = False
+        self.search_missing = False
 
     def sweep(self) -> dict:
         """One pass; returns what it did. Passes of several sweepers never overlap (a lock in Redis)."""
@@ -44,6 +46,7 @@ class Sweeper:
                 if time.monotonic() - self.database_back_at >= self.settings.stale_after_s:
                     self._stale(session, done)
                 self._missing(session, done)
+                self._search(session, done)
         except UNAVAILABLE:
             self.database_down = True
             raise
@@ -86,6 +89,17 @@ class Sweeper:
                 enqueue(self.celery, job)
                 done["resent"] += 1
 
+    def _search(self, session, done):
+        # Optuna is in the `search` extra: a sweeper without it drives no random or tpe sweep, and says so.
+        try:
+            from service.ops import search
+        except ImportError as err:
+            if not self.search_missing:
+                log.warning("sweeper: random and tpe sweeps wait: %s (pip install 'fitq[search]')", err)
+                self.search_missing = True
+            return
+        done.update(search.drive(session, self.celery, self.settings))
+
     def messages(self) -> set:
         """Ids of the jobs with a live message in Redis: waiting in a queue, or delivered less than
         REDELIVER_AFTER_S ago and not acked yet."""
@@ -119,7 +133,7 @@ def run(settings) -> int:
         was_down = sweeper.database_down
         try:
             done = sweeper.sweep()
-            if any(done.get(k) for k in ("requeued", "failed", "resent")):
+            if any(done.get(k) for k in ("requeued", "failed", "resent", "asked", "ended")):
                 log.info("sweeper: %s", ", ".join(f"{k} {v}" for k, v in done.items()))
         except redis.RedisError as err:
             log.warning("sweeper: Redis unreachable (%s); next pass in %gs", type(err).__name__,
