@@ -29,7 +29,8 @@ def drive(session, celery, settings) -> dict:
     """One step of every open search this process can lease; returns how many trials it asked and how many
     searches it ended."""
     done = {"asked": 0, "ended": 0}
-    lease_s = max(60.0, 10 * settings.sweep_interval_s)  # a driver that dies frees its searches in a minute
+    # Renewed every pass; a driver silent for STALE_AFTER_S is dead, as a worker is, and another takes over.
+    lease_s = max(settings.stale_after_s, 3 * settings.sweep_interval_s)
     for sweep_id in searches.open_ids(session=session):
         sweep = searches.lease(session=session, sweep_id=sweep_id, holder=HOLDER, seconds=lease_s)
         if sweep is not None:
