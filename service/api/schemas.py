@@ -2,7 +2,7 @@
 from fits import catalog
 from fits.params import MAX_HISTORY_POINTS, MAX_STEPS_X_SAMPLES, rules
 from service.api.inputs import MAX_SWEEP_POINTS
-from service.api.search import MAX_CHOICES, MAX_PARALLELISM, MAX_TRIALS, SEED_LIMIT, STRATEGIES
+from service.api.search import MAX_CHOICES, MAX_PARALLELISM, MAX_RUNGS, MAX_TRIALS, PRUNERS, SEED_LIMIT, STRATEGIES
 from service.store.jobs import ID_PATTERN
 from service.store.models import DeliveryState, JobStatus
 from service.webhooks.address import MAX_URL
@@ -161,6 +161,20 @@ def _sweep_submission(variant, settings):
         "parallelism": {"type": "integer", "minimum": 1, "maximum": MAX_PARALLELISM,
                         "default": settings.batch_size,
                         "description": "random/tpe: trials asked at once, run as vectorised batches"},
+        "pruner": {"type": "object", "additionalProperties": False, "required": ["kind", "rungs"],
+                   "properties": {
+                       "kind": {"type": "string", "enum": list(PRUNERS)},
+                       "rungs": {"type": "array", "minItems": 1, "maxItems": MAX_RUNGS,
+                                 "items": {"type": "integer", "minimum": 1},
+                                 "description": "increasing step counts below steps, each a multiple of "
+                                                "log_every: where the pruner looks"},
+                       "reduction_factor": {"type": "integer", "minimum": 2, "maximum": 100, "default": 3,
+                                            "description": "asha: about 1 in this many trials goes on "
+                                                           "past each rung"},
+                       "startup_trials": {"type": "integer", "minimum": 0, "default": 5,
+                                          "description": "median: trials that finish before any is pruned"}},
+                   "description": "random/tpe: stop lagging trials early (Optuna's ASHA or median pruner); a "
+                                  "pruned trial leaves its vectorised pass and ends `pruned`"},
         "stop_at_excess": {"type": "number", "minimum": 0,
                            "description": "random/tpe: stop asking, and cancel the queued trials, once a "
                                           "trial's relative excess loss is at most this"}})
@@ -198,6 +212,7 @@ def _sweep():
         "search": {**_object({
             "space": {"type": "object"}, "trials": {"type": "integer"}, "seed": {"type": "integer"},
             "parallelism": {"type": "integer"}, "stop_at_excess": NUMBER_OR_NULL,
+            "pruner": {"type": ["object", "null"]},
             "asked": {"type": "integer", "minimum": 0},
             "ended": {"type": ["string", "null"], "enum": ["trials", "target", None],
                       "description": "null while it asks; trials: all asked; target: stop_at_excess reached"}}),

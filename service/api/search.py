@@ -4,11 +4,15 @@ import math
 import secrets
 
 from fits import params as fit_params
+from fits.batch_key import batch_key
 from fits.errors import ParamError
 from service.api.problems import Problem
 
 STRATEGIES = ("grid", "random", "tpe")
-SEARCH_FIELDS = ("space", "trials", "seed", "parallelism", "stop_at_excess")
+SEARCH_FIELDS = ("space", "trials", "seed", "parallelism", "stop_at_excess", "pruner")
+# Each pruner's options: (lowest, highest, default).
+PRUNERS = {"asha": {"reduction_factor": (2, 100, 3)}, "median": {"startup_trials": (0, 10_000, 5)}}
+MAX_RUNGS = 20
 MAX_TRIALS = 10_000  # as many as a grid's points
 MAX_PARALLELISM = 1_000
 MAX_CHOICES = 10_000
@@ -35,7 +39,8 @@ def search(body, variant, base, shared, settings):
     if stop is not None and (isinstance(stop, bool) or not isinstance(stop, (int, float))
                              or not math.isfinite(stop) or stop < 0):
         raise Problem(422, "must be a finite number at least 0 (a relative excess loss)", field="stop_at_excess")
-    return {"space": space, "trials": trials,
+    pruner = _pruner(body.get("pruner"), space, shared, variant)
+    return {"space": space, "trials": trials, "pruner": pruner,
             "seed": secrets.randbelow(SEED_LIMIT) if seed is None else seed,
             "parallelism": settings.batch_size if parallelism is None else parallelism,
             "stop_at_excess": None if stop is None else float(stop)}
@@ -112,3 +117,41 @@ def _check(name, value, field, variant, shared):
         if err.field.removeprefix("params.") == name:
             raise Problem(422, err.detail, field=field) from None
         raise Problem(422, err.detail, field=err.field) from None
+
+
+def _pruner(pruner, space, shared, variant):
+    # {"kind": "asha" | "median", "rungs": [steps done, increasing, each at a history point], options}.
+    if pruner is None:
+        return None
+    if not isinstance(pruner, dict):
+        raise Problem(422, "must be an object: {\"kind\": \"asha\" or \"median\", \"rungs\": [steps]}",
+                      field="pruner")
+    kind = pruner.get("kind")
+    if kind not in PRUNERS:
+        raise Problem(422, f"must be one of {', '.join(PRUNERS)}", field="pruner.kind")
+    for key in pruner:
+        if key not in ("kind", "rungs", *PRUNERS[kind]):
+            raise Problem(422, f"unknown key for {kind}; allowed: kind, rungs, {', '.join(PRUNERS[kind])}",
+                          field=f"pruner.{key}")
+    resolved = fit_params.resolve(variant.name, shared)  # checked already: the defaults filled in
+    if batch_key(variant.name, resolved) is None:
+        raise Problem(422, f"{variant.name} runs each job alone, so no pass can drop a trial; prune a "
+                           "batchable variant", field="pruner")
+    for name in ("steps", "log_every"):
+        if name in space:
+            raise Problem(422, f"rungs are steps of one pass: give {name} in params, not in space",
+                          field=f"space.{name}")
+    steps, log_every = resolved["steps"], resolved["log_every"]  # every batchable variant has them
+    rungs = pruner.get("rungs")
+    if not isinstance(rungs, list) or not 1 <= len(rungs) <= MAX_RUNGS:
+        raise Problem(422, f"must be a list of 1 to {MAX_RUNGS} step counts", field="pruner.rungs")
+    for i, rung in enumerate(rungs):
+        if isinstance(rung, bool) or not isinstance(rung, int) or not 0 < rung < steps or rung % log_every \
+                or i and rung <= rungs[i - 1]:
+            raise Problem(422, f"must be increasing step counts below steps ({steps}), each a multiple of "
+                               f"log_every ({log_every}) so a history point falls on it", field=f"pruner.rungs.{i}")
+    found = {"kind": kind, "rungs": rungs}
+    for key, (low, high, default) in PRUNERS[kind].items():
+        found[key] = _integer(pruner.get(key), f"pruner.{key}", low, high)
+        found[key] = default if found[key] is None else found[key]
+    return found

@@ -87,11 +87,18 @@ def ask(sweep: Sweep, made: list[Job], count: int) -> list[dict[str, Any]]:
         optuna.samplers.TPESampler(seed=seed, constant_liar=True)
     study = optuna.create_study(direction="minimize", sampler=sampler)
     for job in made:
+        params = {name: job.params[name] for name in space}
+        if job.status == JobStatus.PRUNED.value:
+            there = objective(job, pruned=True)
+            # TPE ranks a pruned trial by how far it got and its value there (Optuna's own rule).
+            study.add_trial(optuna.trial.create_trial(
+                params=params, distributions=space, state=TrialState.PRUNED,
+                intermediate_values={job.progress_step: math.inf if there is None else there}))
+            continue
         value = objective(job)
         if value is not None:
-            study.add_trial(optuna.trial.create_trial(
-                params={name: job.params[name] for name in space}, distributions=space, value=value,
-                state=TrialState.COMPLETE))
+            study.add_trial(optuna.trial.create_trial(params=params, distributions=space, value=value,
+                                                      state=TrialState.COMPLETE))
     points = []
     for _ in range(count):
         trial = study.ask(space)
@@ -99,11 +106,11 @@ def ask(sweep: Sweep, made: list[Job], count: int) -> list[dict[str, Any]]:
     return points
 
 
-def objective(job: Job) -> float | None:
+def objective(job: Job, pruned: bool = False) -> float | None:
     """What the search minimises for a finished trial: its relative excess loss over the least-squares
-    optimum (its final loss where there is none); +inf for one that diverged or failed; None for one that
-    was cancelled or has not finished (it tells the search nothing)."""
-    if job.status == JobStatus.SUCCEEDED.value:
+    optimum (its final loss where there is none; a pruned one's: at its rung); +inf for one that diverged
+    or failed; None for one that was cancelled or has not finished (it tells the search nothing)."""
+    if job.status == JobStatus.SUCCEEDED.value or pruned:
         value = job.relative_excess_loss if job.relative_excess_loss is not None else job.final_loss
         return value if value is not None and math.isfinite(value) else math.inf
     if job.status in (JobStatus.DIVERGED.value, JobStatus.FAILED.value):

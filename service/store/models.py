@@ -32,6 +32,8 @@ class JobStatus(str, enum.Enum):
     FAILED = "failed"
     DIVERGED = "diverged"
     CANCELLED = "cancelled"
+    # A search trial its pruner stopped at a rung (its history kept up to there): finished, like the rest.
+    PRUNED = "pruned"
 
     @property
     def finished(self) -> bool:

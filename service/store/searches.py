@@ -64,3 +64,17 @@ def end(*, session: Session, sweep_id: str, reason: str) -> int:
                     .values(search_ended=reason, size=Sweep.asked, lease_holder=None, lease_until=None))
     session.commit()
     return cancelled
+
+
+def pruning(*, session: Session, sweep_ids: list[str]) -> dict[str, tuple[dict, list[Job]]]:
+    """For each of these sweeps that has a pruner: (its pruner, its finished trials that reported at rungs:
+    succeeded, pruned or diverged), for the worker that runs its trials to decide at each rung."""
+    found = {}
+    for sweep in session.scalars(select(Sweep).where(Sweep.id.in_(sweep_ids))):
+        pruner = (sweep.search or {}).get("pruner")
+        if pruner:
+            done = list(session.scalars(select(Job).where(
+                Job.sweep_id == sweep.id, Job.status.in_((JobStatus.SUCCEEDED.value, JobStatus.PRUNED.value,
+                                                          JobStatus.DIVERGED.value))).order_by(Job.id)))
+            found[sweep.id] = (pruner, done)
+    return found

@@ -102,3 +102,23 @@ def test_a_search_survives_its_sweeper_killed_and_the_api_restarted(stack):
 
     assert sweep["search"]["ended"] == "trials" and sweep["trials"] == {"asked": 12, "finished": 12, "pruned": 0}
     assert sweep["counts"]["succeeded"] == 12 and len(_trials(stack, sweep)) == 12
+
+
+def test_a_tpe_sweep_with_asha_prunes_lagging_trials_and_reaches_its_target(stack):
+    url = _post(stack, params={"steps": 2000, "samples": 2000, "log_every": 100}, strategy="tpe", trials=24,
+                parallelism=8, seed=4, stop_at_excess=0.01,
+                space={"learning_rate": LR, "seed": {"low": 0, "high": 999}},
+                pruner={"kind": "asha", "rungs": [200, 600], "reduction_factor": 2})
+
+    sweep = _until(stack, url, lambda s: s["finished"])
+
+    assert sweep["search"]["ended"] == "target" and sweep["best"]["relative_excess_loss"] <= 0.01
+    assert sweep["trials"]["pruned"] == sweep["counts"]["pruned"] > 0
+    pruned = [t for t in _trials(stack, sweep) if t["status"] == "pruned"]
+    for trial in pruned:  # its history up to its rung, where it stopped
+        steps = [p["step"] + 1 for p in trial["result"]["loss_history"]]
+        assert steps[-1] in (200, 600) and steps == list(range(100, steps[-1] + 1, 100)), trial
+        assert trial["progress"]["step"] == steps[-1] and trial["finished_at"] is not None
+    listed = stack.client.http.get(f"{stack.client.base}/api/v1/jobs",
+                                   params={"sweep": sweep["id"], "status": "pruned", "limit": 200}).json()["items"]
+    assert len(listed) == len(pruned)

@@ -2,7 +2,7 @@
 import {get, post, query, variants} from "./api.js";
 import {ACTIVE, fill, h, moment, number, progress, seconds, shortId, status} from "./dom.js";
 
-const STATUSES = ["queued", "running", "succeeded", "failed", "diverged", "cancelled"];
+const STATUSES = ["queued", "running", "succeeded", "failed", "diverged", "cancelled", "pruned"];
 const ORDERS = [["-created_at", "newest first"], ["created_at", "oldest first"], ["final_loss", "lowest loss"],
                 ["-final_loss", "highest loss"], ["duration_s", "fastest"], ["-duration_s", "slowest"],
                 ["excess_loss", "closest to the optimum"], ["-excess_loss", "farthest from the optimum"]];

@@ -5,8 +5,9 @@ SPACE = {"learning_rate": {"low": 1e-7, "high": 3e-6, "log": True}, "seed": {"ch
 
 
 def _post(client, **body):
-    return client.post("/api/v1/sweeps", json={"variant": "tensor", "params": {"samples": 50, "steps": 100},
-                                               "strategy": "tpe", "space": SPACE, "trials": 20, **body})
+    return client.post("/api/v1/sweeps", json={
+        "variant": "tensor", "params": {"samples": 50, "steps": 100, "log_every": 10}, "strategy": "tpe",
+        "space": SPACE, "trials": 20, **body})
 
 
 def test_a_search_is_recorded_with_its_space_and_no_trial_yet(client, redis_db):
@@ -18,7 +19,7 @@ def test_a_search_is_recorded_with_its_space_and_no_trial_yet(client, redis_db):
     assert body["search"] == {"space": {"learning_rate": {"low": 1e-7, "high": 3e-6, "log": True, "type": "float"},
                                         "seed": {"choices": [0, 1, 2]}},
                               "trials": 20, "seed": 7, "parallelism": 4, "stop_at_excess": 0.01,
-                              "asked": 0, "ended": None}
+                              "pruner": None, "asked": 0, "ended": None}
     assert body["trials"] == {"asked": 0, "finished": 0, "pruned": 0} and not body["finished"]
     assert redis_db.llen("fitq") == 0  # the sweeper asks for the trials, not the API
     shown = client.get(r.headers["Location"]).get_json()
@@ -30,6 +31,14 @@ def test_a_search_without_seed_or_parallelism_gets_a_chosen_seed_and_the_batch_s
 
     assert r.status_code == 202
     assert r.get_json()["search"]["parallelism"] == 8 and isinstance(r.get_json()["search"]["seed"], int)
+
+
+def test_a_pruner_is_stored_with_its_defaults(client, redis_db):
+    asha = _post(client, pruner={"kind": "asha", "rungs": [10, 30]}).get_json()["search"]["pruner"]
+    median = _post(client, pruner={"kind": "median", "rungs": [50], "startup_trials": 2}).get_json()
+
+    assert asha == {"kind": "asha", "rungs": [10, 30], "reduction_factor": 3}
+    assert median["search"]["pruner"] == {"kind": "median", "rungs": [50], "startup_trials": 2}
 
 
 def test_a_grid_sweep_shows_its_strategy_and_trials(client, redis_db):
@@ -70,6 +79,20 @@ def test_a_grid_sweep_shows_its_strategy_and_trials(client, redis_db):
     ({"stop_at_excess": -0.1}, "stop_at_excess"),
     ({"stop_at_excess": "0.1"}, "stop_at_excess"),
     ({"grid": {"seed": [1]}}, "grid"),
+    ({"pruner": "asha"}, "pruner"),
+    ({"pruner": {"kind": "hyperband", "rungs": [10]}}, "pruner.kind"),
+    ({"pruner": {"kind": "asha"}}, "pruner.rungs"),
+    ({"pruner": {"kind": "asha", "rungs": []}}, "pruner.rungs"),
+    ({"pruner": {"kind": "asha", "rungs": [10, 5]}}, "pruner.rungs.1"),
+    ({"pruner": {"kind": "asha", "rungs": [15]}, "params": {"steps": 100, "log_every": 10}}, "pruner.rungs.0"),
+    ({"pruner": {"kind": "asha", "rungs": [100]}}, "pruner.rungs.0"),
+    ({"pruner": {"kind": "asha", "rungs": [True]}}, "pruner.rungs.0"),
+    ({"pruner": {"kind": "asha", "rungs": [10], "reduction_factor": 1}}, "pruner.reduction_factor"),
+    ({"pruner": {"kind": "asha", "rungs": [10], "startup_trials": 1}}, "pruner.startup_trials"),
+    ({"pruner": {"kind": "median", "rungs": [10], "startup_trials": -1}}, "pruner.startup_trials"),
+    ({"pruner": {"kind": "median", "rungs": [10]}, "space": {"steps": {"low": 10, "high": 20}}}, "space.steps"),
+    ({"pruner": {"kind": "median", "rungs": [10]}, "variant": "lstsq",
+      "params": {"samples": 50}, "space": {"seed": {"choices": [1]}}}, "pruner"),
     ({"callback_url": "https://example.com/hook"}, "callback_url"),
 ])
 def test_every_bad_search_input_is_a_422_naming_its_field(client, body, field):
