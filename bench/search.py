@@ -41,18 +41,24 @@ def trials_of(strategy, variant, space, base, seed, parallelism, pruner, target,
         points = grid[len(done):len(done) + count] if strategy == "grid" else search.ask(sweep, done, count)
         run = [Job(id=f"{len(done) + i:08d}", variant=variant, params=p, sweep_id="bench", status="running")
                for i, p in enumerate(points)]
-        prune = pruning.Pruning(run, {"bench": (pruner, done)}) if pruner else None
-        results = batched.run_batch(variant, points, prune=prune)
+        # Trials share a pass where their batch keys agree (optim's: where their learning rates do).
+        groups: dict = {}
+        for i, point in enumerate(points):
+            groups.setdefault(batched.batch_key(variant, point), []).append(i)
+        for rows in groups.values():
+            part = [run[i] for i in rows]
+            prune = pruning.Pruning(part, {"bench": (pruner, done)}) if pruner else None
+            results = batched.run_batch(variant, [points[i] for i in rows], prune=prune)
+            for j, (job, result) in enumerate(zip(part, results, strict=True)):
+                outcome = {**result.to_dict(), **measured(job.params, result.to_dict()["final_loss"])}
+                job.result, job.final_loss = outcome, outcome["final_loss"]
+                job.relative_excess_loss = outcome["relative_excess_loss"]
+                job.status = "diverged" if job.final_loss is None else \
+                    "pruned" if prune is not None and j in prune.pruned else "succeeded"
+                job.progress_step = (outcome["loss_history"][-1]["step"] + 1) if job.status == "pruned" \
+                    else job.params["steps"]
+                steps += job.progress_step
         wall += time.perf_counter() - start
-        for j, (job, result) in enumerate(zip(run, results, strict=True)):
-            outcome = {**result.to_dict(), **measured(job.params, result.to_dict()["final_loss"])}
-            job.result, job.final_loss = outcome, outcome["final_loss"]
-            job.relative_excess_loss = outcome["relative_excess_loss"]
-            job.status = "diverged" if job.final_loss is None else \
-                "pruned" if prune is not None and j in prune.pruned else "succeeded"
-            job.progress_step = (outcome["loss_history"][-1]["step"] + 1) if job.status == "pruned" \
-                else job.params["steps"]
-            steps += job.progress_step
         done += run
         sweep.asked = len(done)
         if any(j.status == "succeeded" and j.relative_excess_loss is not None and j.relative_excess_loss <= target
