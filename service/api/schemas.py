@@ -139,14 +139,14 @@ def _sweep_submission(variant, settings):
         "description": f"parameter -> values to try; one job per combination, at most "
                        f"{MAX_SWEEP_POINTS} in all; a parameter is in params or grid, not both"}
     # A random or tpe sweep takes a space instead of a grid (the API says which is missing, with a 422).
-    spec = {"oneOf": [
-        {"type": "object", "additionalProperties": False, "required": ["choices"],
-         "properties": {"choices": {"type": "array", "minItems": 1, "maxItems": MAX_CHOICES}}},
-        {"type": "object", "additionalProperties": False, "required": ["low", "high"],
-         "properties": {"low": {"type": "number"}, "high": {"type": "number"},
-                        "log": {"type": "boolean", "default": False}}}]}
+    # One object schema, not a oneOf of two: client generators make a model of it (the API checks which).
+    spec = {"type": "object", "additionalProperties": False,
+            "description": "{\"choices\": [...]}, or {\"low\", \"high\", \"log\"}",
+            "properties": {"choices": {"type": "array", "items": {}, "minItems": 1, "maxItems": MAX_CHOICES},
+                           "low": {"type": "number"}, "high": {"type": "number"},
+                           "log": {"type": "boolean", "description": "false when absent"}}}
     body["properties"].update({
-        "strategy": {"type": "string", "enum": list(STRATEGIES), "default": "grid",
+        "strategy": {"type": "string", "enum": list(STRATEGIES),
                      "description": "grid: one job per combination of `grid`; random or tpe: `trials` jobs "
                                     "asked of Optuna's sampler by the sweeper, `parallelism` at a time"},
         "space": {"type": "object", "minProperties": 1, "propertyNames": {"enum": names},
@@ -159,8 +159,8 @@ def _sweep_submission(variant, settings):
                  "description": "random/tpe: the search's own seed (chosen when absent): the same seed and "
                                 "results ask the same trials"},
         "parallelism": {"type": "integer", "minimum": 1, "maximum": MAX_PARALLELISM,
-                        "default": settings.batch_size,
-                        "description": "random/tpe: trials asked at once, run as vectorised batches"},
+                        "description": f"random/tpe: trials asked at once, run as vectorised batches; "
+                                       f"BATCH_SIZE ({settings.batch_size}) when absent"},
         "pruner": {"type": "object", "additionalProperties": False, "required": ["kind", "rungs"],
                    "properties": {
                        "kind": {"type": "string", "enum": list(PRUNERS)},
@@ -168,11 +168,12 @@ def _sweep_submission(variant, settings):
                                  "items": {"type": "integer", "minimum": 1},
                                  "description": "increasing step counts below steps, each a multiple of "
                                                 "log_every: where the pruner looks"},
-                       "reduction_factor": {"type": "integer", "minimum": 2, "maximum": 100, "default": 3,
-                                            "description": "asha: about 1 in this many trials goes on "
-                                                           "past each rung"},
-                       "startup_trials": {"type": "integer", "minimum": 0, "default": 5,
-                                          "description": "median: trials that finish before any is pruned"}},
+                       "reduction_factor": {"type": "integer", "minimum": 2, "maximum": 100,
+                                            "description": "asha only: about 1 in this many trials goes on "
+                                                           "past each rung; 3 when absent"},
+                       "startup_trials": {"type": "integer", "minimum": 0,
+                                          "description": "median only: trials that finish before any is "
+                                                         "pruned; 5 when absent"}},
                    "description": "random/tpe: stop lagging trials early (Optuna's ASHA or median pruner); a "
                                   "pruned trial leaves its vectorised pass and ends `pruned`"},
         "stop_at_excess": {"type": "number", "minimum": 0,
@@ -214,7 +215,7 @@ def _sweep():
             "parallelism": {"type": "integer"}, "stop_at_excess": NUMBER_OR_NULL,
             "pruner": {"type": ["object", "null"]},
             "asked": {"type": "integer", "minimum": 0},
-            "ended": {"type": ["string", "null"], "enum": ["trials", "target", None],
+            "ended": {"type": ["string", "null"],
                       "description": "null while it asks; trials: all asked; target: stop_at_excess reached"}}),
             "type": ["object", "null"], "description": "random/tpe: the search as asked, and where it is"},
         "trials": _object({"asked": {"type": "integer", "minimum": 0},
