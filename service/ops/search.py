@@ -17,6 +17,7 @@ from optuna.trial import TrialState
 from fits import params as fit_params
 from service.queue import HIGH_PRIORITY, LOW_PRIORITY, enqueue_batches
 from service.store import jobs, searches
+from service.store.db import UNAVAILABLE
 from service.store.models import Job, JobStatus, Sweep
 
 log = logging.getLogger("fitq.search")
@@ -33,8 +34,15 @@ def drive(session, celery, settings) -> dict:
     lease_s = max(settings.stale_after_s, 3 * settings.sweep_interval_s)
     for sweep_id in searches.open_ids(session=session):
         sweep = searches.lease(session=session, sweep_id=sweep_id, holder=HOLDER, seconds=lease_s)
-        if sweep is not None:
+        if sweep is None:
+            continue
+        try:
             step(session, celery, settings, sweep, done)
+        except UNAVAILABLE:
+            raise  # the sweeper says so, once
+        except Exception:  # one search's bug must not stop the others: it is tried again next pass
+            session.rollback()
+            log.exception("sweep %s: asking failed", sweep_id, extra={"sweep_id": sweep_id})
     return done
 
 
