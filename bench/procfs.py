@@ -1,5 +1,7 @@
 """What /proc says of a process: its resident memory, its children, whether torch is mapped."""
 
+import os
+
 
 def rss(pid):
     with open(f"/proc/{pid}/status") as status:
@@ -14,3 +16,10 @@ def children(pid):
 def has_torch(pid):
     with open(f"/proc/{pid}/maps") as maps:
         return "libtorch" in maps.read()
+
+
+def cpu_seconds(pid):
+    """User plus system CPU time of process `pid` so far (its waited-for children not counted)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

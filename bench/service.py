@@ -4,6 +4,7 @@ jobs and sweeps go through, and how much memory the processes hold. Each run get
 
     .venv/bin/python -m bench.service
     .venv/bin/python -m bench.service --latency-jobs 50 --jobs 200 --sweep-points 200   # quicker
+    .venv/bin/python -m bench.service --sweeps-only --variants tensor,numpy,autograd    # sweeps' table
 """
 import argparse
 import collections
@@ -16,6 +17,7 @@ import psycopg
 import redis
 import requests
 
+from bench import sweeps
 from bench.clients import Clients, Submission
 from bench.procfs import children, has_torch, rss
 from bench.report import goal, heading, machine, ms, pct, percentiles, stamp
@@ -45,9 +47,16 @@ def arguments(argv=None):
     parser.add_argument("--jobs", type=int, default=1000, help="jobs from concurrent clients (default 1000)")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
     parser.add_argument("--variants", default="tensor",
-                        help="comma-separated variants of those jobs, taken in turn (default tensor: the "
-                             "issue's 250 fits/s pace; e.g. tensor,autograd,nn,module,custom_function,numpy)")
-    parser.add_argument("--sweep-points", type=int, default=1000, help="points of the sweep (default 1000)")
+                        help="comma-separated variants of those jobs, taken in turn, and of the sweeps, one "
+                             "each (default tensor: the issue's 250 fits/s pace; e.g. "
+                             "tensor,autograd,nn,module,custom_function,numpy,optim)")
+    parser.add_argument("--sweep-points", type=int, default=1000,
+                        help="points of the sweep of each batchable variant of --variants (default 1000)")
+    parser.add_argument("--sweep-poll-ms", type=float, default=20.0,
+                        help="how often the sweeps' client polls GET /sweeps/<id> (default 20)")
+    parser.add_argument("--sweeps-only", action="store_true",
+                        help="run only the sweeps and their table (no latency, throughput, memory or "
+                             "unbatched runs)")
     parser.add_argument("--unbatched-jobs", type=int, default=48,
                         help="jobs of the BATCH_SIZE=1 run, and of every run while fits/batched/run.py is "
                              "not usable (default 48: unbatched, 1000 would take minutes)")
@@ -222,6 +231,24 @@ def sweep(stack, points, args, batch_size, note=""):
     goal(f"{points}-point sweep all succeeded in <= 6 s", ok and seen <= 6, f"{seen:.2f} s")
 
 
+def variant_sweeps(stack, args, batch_size):
+    """A sweep of each batchable variant of --variants, and the table of where their time went."""
+    from fits.batched import BUILDERS
+    variants = [v for v in args.variants.split(",") if v in BUILDERS]
+    skipped_variants = sorted(set(args.variants.split(",")) - set(variants))
+    if skipped_variants:
+        say(f"no sweep for {', '.join(skipped_variants)}: not batchable")
+    rows = []
+    for variant in variants:
+        rates = sweeps.batched_rate(variant, batch_size)
+        say(f"{variant}: batched rate {rates[0]:.1f} fits/s ({rates[1]:.1f} in CPU time; B={batch_size}); "
+            f"sweeping {args.sweep_points} points")
+        rows.append(sweeps.variant_sweep(stack, variant, args.sweep_points, rates, settle, args.timeout,
+                                         args.sweep_poll_ms / 1000))
+        drain(stack, args.timeout)
+    sweeps.print_table(rows, args.sweep_points, batch_size, args.sweep_poll_ms / 1000)
+
+
 # ---------------------------------------------------------------------------------------------------
 # Processes
 
@@ -275,14 +302,19 @@ def main(argv=None):
     try:
         with fresh_stack("bench", args.workers, {**ENV, "BATCH_SIZE": size},
                          pg_admin=args.pg_admin) as stack:
-            start, quiet, loud = latency(stack, args)
-            print_latency(args, size, quiet, loud)
-            jobs = args.jobs if batching else small
-            ok, wall = throughput(stack, jobs, args, size, note)
-            goal(f"{jobs} jobs all succeeded within 15 s", ok and wall <= 15, f"{wall:.2f} s")
-            sweep(stack, args.sweep_points if batching else small, args, size, note)
-            print_memory(stack, start)
-        if batching:
+            if not args.sweeps_only:
+                start, quiet, loud = latency(stack, args)
+                print_latency(args, size, quiet, loud)
+                jobs = args.jobs if batching else small
+                ok, wall = throughput(stack, jobs, args, size, note)
+                goal(f"{jobs} jobs all succeeded within 15 s", ok and wall <= 15, f"{wall:.2f} s")
+            if batching:
+                variant_sweeps(stack, args, size)
+            else:
+                sweep(stack, small, args, size, note)
+            if not args.sweeps_only:
+                print_memory(stack, start)
+        if batching and not args.sweeps_only:
             with fresh_stack("bench", args.workers, {**ENV, "BATCH_SIZE": 1},
                              pg_admin=args.pg_admin) as stack:
                 # Its first optimizer costs the worker seconds of torch._dynamo imports (see the memory

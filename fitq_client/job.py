@@ -5,12 +5,11 @@ from typing import Any
 from urllib.parse import quote
 
 from fitq_client import sse
-from fitq_client.errors import FitqError, StreamUnavailable
+from fitq_client.errors import StreamUnavailable
+from fitq_client.following import follow
 from fitq_client.models import FINISHED, History, JobError, Point, Progress, Result
 from fitq_client.polling import changes, until
 from fitq_client.transport import Transport
-
-RECONNECTS = 5  # a broken stream is reopened (from its last event id) this many times before polling
 
 OnProgress = Callable[[Progress], object]
 Notify = Callable[[str], object]
@@ -125,7 +124,7 @@ class Job:
         self.stream_notice = None
         if stream and not self.finished:
             try:
-                self._stream(progress, deadline)
+                self._stream(progress, deadline, notify)
                 # The last `status` event is the finished job's document; read it again only without one.
                 return self if self.finished else self.refresh()
             except StreamUnavailable as err:
@@ -139,33 +138,18 @@ class Job:
         except TimeoutError:
             raise TimeoutError(f"job {self.id} is still {self.status} after the wait's timeout") from None
 
-    def _stream(self, progress: OnProgress | None, deadline: float | None) -> None:
-        # A stream that breaks, or closes before its `end`, is reopened from the last event it delivered
-        # (Last-Event-ID: nothing twice); after RECONNECTS breaks in a row without news, the wait polls.
-        last_id, breaks = None, 0
-        while True:
-            try:
-                for event in self.events(last_id):
-                    last_id, breaks = (event.id, 0) if event.id is not None else (last_id, breaks)
-                    _check(deadline, self)
-                    if event.event == "progress" and progress:
-                        data = event.data
-                        progress(Progress(data["step"], data["steps"], data.get("loss"), self.status))
-                    elif event.event == "status" and progress:
-                        progress(self.progress)
-                    elif event.event == "end":
-                        return
-                why = "it closed before its end"
-            except StreamUnavailable:
-                raise
-            except FitqError as err:
-                if not err.transient:
-                    raise
-                why = str(err)
-            breaks += 1
-            if breaks > RECONNECTS:
-                raise StreamUnavailable(f"the event stream kept breaking ({why})")
-            time.sleep(min(0.1 * 2 ** breaks, 5.0))
+    def _stream(self, progress: OnProgress | None, deadline: float | None, notify: Notify | None) -> None:
+        def on_event(event: sse.Event) -> bool:
+            if event.event == "progress" and progress:
+                data = event.data
+                # Points come before the status event that tells of them: a job with points is running.
+                status = "running" if self.status == "queued" else self.status
+                progress(Progress(data["step"], data["steps"], data.get("loss"), status))
+            elif event.event == "status" and progress:
+                progress(self.progress)
+            return event.event == "end"
+
+        follow(self.events, on_event, notify, lambda: _check(deadline, self))
 
 
 def _check(deadline: float | None, job: Job) -> None:

@@ -4,6 +4,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
+from fitq_client import sse
+from fitq_client.errors import StreamUnavailable
+from fitq_client.following import follow
 from fitq_client.job import Job
 from fitq_client.models import FINISHED
 from fitq_client.polling import changes, until
@@ -70,16 +73,57 @@ class Sweep:
         """Its webhook delivery (with a callback_url, once its last job ended) and each attempt."""
         return list(self._transport.get(f"/api/v1/sweeps/{quote(self.id, safe='')}/deliveries")["items"])
 
+    def events(self, last_event_id: str | None = None) -> Iterator[sse.Event]:
+        """The sweep's event stream: `job` (each finished job), `counts`, `best` and a final `end`;
+        StreamUnavailable on an API without streams. Reading it keeps this handle's counts up to date."""
+        path = f"/api/v1/sweeps/{quote(self.id, safe='')}/events"
+        for event in sse.parse(self._transport.lines(path, last_event_id)):
+            if event.event == "counts" and isinstance(event.data, dict):
+                self.document = {**self.document, "counts": event.data}
+            yield event
+            if event.event == "end":
+                return
+
     def wait(self, progress: Callable[["Sweep"], object] | None = None, timeout: float | None = None,
              poll_s: float = 1.0, notify: Callable[[str], object] | None = None,
-             changes_only: bool = True) -> "Sweep":
-        """Poll until every job has ended, calling `progress` with the handle when its counts change (or at
-        each reading, changes_only=False) and `notify`
-        with a line when the API stops answering for a while; TimeoutError after `timeout` s."""
+             changes_only: bool = True, stream: bool = True) -> "Sweep":
+        """Follow the sweep until every job has ended, from its event stream or, where none opens (or
+        stream=False), by polling; `progress` gets the handle when its counts change (polling with
+        changes_only=False: at each reading), `notify` a line when the wait changes course; TimeoutError
+        after `timeout` s."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        if stream and not self.finished:
+            try:
+                self._stream(progress, deadline, notify)
+                return self
+            except StreamUnavailable as err:
+                # An API without streams (404, 405) is no news; a stream that failed is (a buffering proxy).
+                if notify and err.status not in (404, 405):
+                    notify(f"{err}; polling instead")
         report = changes(progress and (lambda counts: progress(self)), lambda sweep: sweep.counts, changes_only)
         try:
             return until(self.refresh, lambda sweep: sweep.finished, report, notify, poll_s, deadline, first=self)
         except TimeoutError:
-            raise TimeoutError(f"sweep {self.id} has {self.done} of {self.size} jobs finished after the "
-                               "wait's timeout") from None
+            raise self._late() from None
+
+    def _stream(self, progress: Callable[["Sweep"], object] | None, deadline: float | None,
+                notify: Callable[[str], object] | None) -> None:
+        def on_event(event: sse.Event) -> bool:
+            if event.event == "counts" and progress:
+                progress(self)
+            elif event.event == "end":
+                self.refresh()  # the finished sweep's document: its best job, `finished` true
+                if progress:
+                    progress(self)
+                return True
+            return False
+
+        def check() -> None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise self._late()
+
+        follow(self.events, on_event, notify, check)
+
+    def _late(self) -> TimeoutError:
+        return TimeoutError(f"sweep {self.id} has {self.done} of {self.size} jobs finished after the wait's "
+                            "timeout")

@@ -8,7 +8,7 @@ import torch
 from fits.cuda_graph import replayed
 from fits.data import sine
 from fits.descent import descend
-from fits.formula import signed_sum
+from fits.formula import signed_columns, signed_sum
 from fits.loop import Progress, train
 from fits.result import FitResult
 
@@ -68,3 +68,11 @@ def formula(b: Sequence[float]) -> str:
     b0, b1, b2, b3 = b
     return (f"y = {signed_sum([(b0, ''), (b1, '* P3(')])}{signed_sum([(b2, ''), (b3, 'x')])}),"
             " P3(u) = (5u^3 - 3u) / 2")
+
+
+def formulas(rows: Sequence[Sequence[float]]) -> list[str]:
+    """formula of each row of four Python floats: the same text, built a column at a time."""
+    if not rows:
+        return []
+    fill = "y = {} {} {} * P3({} {} {} x), P3(u) = (5u^3 - 3u) / 2".format
+    return list(map(fill, *signed_columns([row[:2] for row in rows]), *signed_columns([row[2:] for row in rows])))

@@ -43,6 +43,14 @@ class FitResult:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; NaN and infinities become None so strict JSON encoders accept it."""
+        if math.isfinite(sum(self.coefficients.values()) + sum(self.polynomial) + self.final_loss
+                         + sum(v for _, v in self.loss_history)):
+            # The sum is finite only if every term is (a NaN or an infinity, or an overflow, makes
+            # it not): the common case then skips a check per number.
+            return {"coefficients": dict(self.coefficients), "polynomial": list(self.polynomial),
+                    "formula": self.formula, "final_loss": self.final_loss,
+                    "loss_history": [{"step": s, "loss": v} for s, v in self.loss_history],
+                    "duration_s": self.duration_s, "device": self.device}
         return {
             "coefficients": {name: _finite(v) for name, v in self.coefficients.items()},
             "polynomial": [_finite(c) for c in self.polynomial],

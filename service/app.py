@@ -19,12 +19,14 @@ class State:
     celery: object
     redis: object  # for /readyz and the rate limiter; connects on first use
     limiter: object
+    hub: object = None  # wakes this process's open streams (service/api/wakeups.py)
+    snapshots: object = None  # their shared reads (service/api/snapshots.py)
 
 
 def create_app(settings=None) -> Flask:
     """Build the API for `settings` (default: from the environment)."""
     from service import logs
-    from service.api import monitoring, problems, webhooks
+    from service.api import monitoring, problems, snapshots, streams, wakeups, webhooks
     from service.api import routes as api
     from service.api.guards import auth, cors, hosts, ratelimit, redirects
     from service.api.results import routes as results
@@ -40,7 +42,10 @@ def create_app(settings=None) -> Flask:
     engine = make_engine(settings.database)
     probe = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     app.extensions["fitq"] = State(settings, engine, make_sessionmaker(engine), make_celery(settings),
-                                   probe, ratelimit.Limiter(probe, settings.rate_limit_per_minute))
+                                   probe, ratelimit.Limiter(probe, settings.rate_limit_per_minute),
+                                   wakeups.Hub(settings.redis_url))
+    state = app.extensions["fitq"]
+    state.snapshots = snapshots.Snapshots(state.hub, settings.stream_poll_s)
     problems.register(app)
     # A foreign Host is refused first (DNS rebinding). A preflight is answered before it could need a
     # token, and a cross-origin write refused before it could count; a bad token still counts against
@@ -57,6 +62,7 @@ def create_app(settings=None) -> Flask:
     app.register_blueprint(api.blueprint, url_prefix=auth.API_PREFIX)
     app.register_blueprint(results.blueprint, url_prefix=auth.API_PREFIX)
     app.register_blueprint(webhooks.blueprint, url_prefix=auth.API_PREFIX)
+    app.register_blueprint(streams.blueprint, url_prefix=auth.API_PREFIX)
     app.register_blueprint(api.probes)
     app.register_blueprint(monitoring.blueprint)
     app.register_blueprint(dashboard.blueprint)  # / and /assets: open, like the probes

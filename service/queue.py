@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from celery import Celery
 from kombu import Exchange, Queue
@@ -96,7 +96,20 @@ def job_ids(message: object) -> list[str]:
         return []
 
 
-def enqueue_batches(celery: Celery, jobs: Iterable[Job], size: int, priority: int = HIGH_PRIORITY) -> int:
+class Sendable(Protocol):
+    """What a job's message is made of: a Job row, or a sweep's point as inserted."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def variant(self) -> str: ...
+    @property
+    def params(self) -> dict: ...
+    @property
+    def timeout_s(self) -> int | None: ...
+
+
+def enqueue_batches(celery: Celery, jobs: Iterable[Sendable], size: int, priority: int = HIGH_PRIORITY) -> int:
     """Send jobs that can share a vectorised pass as messages of up to `size` ids each (one per job
     that runs alone); returns the number of messages. One message is the first id and a list of the
     rest, so a worker claims them together and a 1000-point sweep is 16 messages, not 1000."""
@@ -114,5 +127,5 @@ def enqueue_batches(celery: Celery, jobs: Iterable[Job], size: int, priority: in
     return sent
 
 
-def _queue(job: Job) -> str:
+def _queue(job: Sendable) -> str:
     return QUEUE_FOR_DEVICE[job.params.get("device", "auto")]

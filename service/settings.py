@@ -91,7 +91,7 @@ class Settings:
     base_url: str = ""
     # gunicorn worker class: gevent serves many slow or idle connections per process; sync one at a time.
     api_worker_class: str = "gevent"
-    # Connections one gevent API worker holds open at once.
+    # Connections one gevent API worker holds open at once (each open event stream is one).
     api_worker_connections: int = 1000
     # The key that signs each webhook (Fitq-Signature); empty turns webhooks off (callback_url is refused).
     webhook_secret: str = ""
@@ -105,6 +105,10 @@ class Settings:
     webhook_timeout_s: float = 10.0
     # Seconds between the deliverer's looks for due deliveries.
     webhook_poll_s: float = 1.0
+    # An event stream re-reads the database this often even without a wake-up from Redis (one missed).
+    stream_poll_s: float = 1.0
+    # Seconds of silence after which an event stream sends a keep-alive comment.
+    stream_keepalive_s: float = 15.0
 
     @classmethod
     def from_env(cls, env=None, **overrides):
@@ -219,6 +223,9 @@ class Settings:
         if min(self.webhook_retry_for_s, self.webhook_backoff_s, self.webhook_timeout_s, self.webhook_poll_s) <= 0:
             found.append("WEBHOOK_RETRY_FOR_S, WEBHOOK_BACKOFF_S, WEBHOOK_TIMEOUT_S and WEBHOOK_POLL_S must be "
                          "positive")
+        if not (0 < self.stream_poll_s <= 60 and 0 < self.stream_keepalive_s <= 3600):
+            found.append(f"STREAM_POLL_S ({self.stream_poll_s}) must be in (0, 60] and STREAM_KEEPALIVE_S "
+                         f"({self.stream_keepalive_s}) in (0, 3600]")
         return found
 
 

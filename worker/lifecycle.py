@@ -13,7 +13,7 @@ from billiard.process import current_process
 from celery import signals
 from celery.concurrency.prefork import TaskPool as Prefork
 
-from worker import presence, shutdown
+from worker import presence, shutdown, tasks
 
 if TYPE_CHECKING:
     from celery.worker import WorkController
@@ -53,6 +53,8 @@ def _ready(sender: Consumer, **_: object) -> None:
     # solo or threads: this process runs the jobs and never forks, so asking CUDA is safe here.
     assert _settings is not None  # connect() sets it before it hooks this handler
     presence.start(_settings, _node["name"], _node["queues"], type(sender.pool).__module__.rsplit(".")[-1])
+    if tasks.context is not None:
+        tasks.warm(tasks.context)
 
 
 def _pool_process_started(**_: object) -> None:
@@ -61,6 +63,8 @@ def _pool_process_started(**_: object) -> None:
     if current_process().name != "MainProcess":
         assert _settings is not None  # connect() sets it before it hooks this handler
         presence.start(_settings, _node["name"], _node["queues"], "prefork")
+        if tasks.context is not None:
+            tasks.warm(tasks.context)
 
 
 def _guard_pool_process(**_: object) -> None:

@@ -22,6 +22,7 @@ from service.settings import Settings
 from service.store import jobs, searches
 from service.store.models import JobStatus
 from worker import claims, pruning, shutdown
+from worker.events import Publisher
 from worker.heartbeat import Heartbeat
 from worker.store import DatabaseUnavailable, Store
 
@@ -51,6 +52,10 @@ class Context:
     # Jobs this process ran as a batch's siblings: their own message comes later and is acked without
     # a database round trip, once. (Were one re-queued meanwhile, the sweeper sends it again.)
     ran_in_batch: OrderedDict[str, bool] = field(default_factory=OrderedDict)
+    publisher: Publisher = field(init=False)  # wakes streams after each write
+
+    def __post_init__(self) -> None:
+        self.publisher = Publisher(self.settings.redis_url)
 
 
 context: Context | None = None  # this process's, set by bind()
@@ -74,6 +79,17 @@ def run_fit(self: Task, job_id: str, also: object = ()) -> str:
     return run_message(context, job_id, also, worker=worker, queue=queue)
 
 
+def warm(ctx: Context) -> None:
+    """Open a database connection and run the claim once, on no job, before the first message: a
+    fresh process's first claim otherwise pays 250-350 ms (connecting, configuring the ORM mappers,
+    compiling the statement) inside the first sweep's first pass."""
+    try:
+        with ctx.store.session() as session:
+            jobs.claim_named(session=session, ids=["0" * 32], worker="warm-up")
+    except Exception as err:  # a database not up yet is the first message's business, not the start's
+        log.warning("database warm-up skipped: %s", err)
+
+
 def run_message(ctx: Context, job_id: str, also: object = (), *, worker: str, queue: str = DEFAULT_QUEUE) -> str:
     """One delivery of a message naming `job_id` (and `also`): claim, fit, record; what became of it."""
     ids = named(job_id, also, MAX_IDS)
@@ -81,6 +97,7 @@ def run_message(ctx: Context, job_id: str, also: object = (), *, worker: str, qu
         log.info("job %s ran in an earlier batch here; its own message skipped", job_id)
         return "skipped: ran in a batch"
     ids = _bounded(ctx, job_id, [i for i in ids if jobs.is_id(i)], queue)
+    claimed_at = time.perf_counter()
     try:
         run, skipped = ctx.store.retrying(lambda s: claims.claim(s, ctx, job_id, worker, ids),
                                           f"claim of job {job_id}")
@@ -92,6 +109,7 @@ def run_message(ctx: Context, job_id: str, also: object = (), *, worker: str, qu
         assert skipped is not None  # claim() says why whenever it runs nothing
         log.info("job %s %s", job_id, skipped)
         return skipped
+    ctx.publisher.wake([job.id for job in run], [job.sweep_id for job in run], "status")
     for job in run:
         log.info("job %s started: %s attempt %d on %s%s", job.id, job.variant, job.attempts, worker,
                  f" in a batch of {len(run)} with {run[0].id}" if len(run) > 1 else "",
@@ -102,7 +120,13 @@ def run_message(ctx: Context, job_id: str, also: object = (), *, worker: str, qu
             ctx.ran_in_batch[job.id] = True
     while len(ctx.ran_in_batch) > REMEMBER:
         ctx.ran_in_batch.popitem(last=False)
-    outcomes = _run(ctx, run)
+    timings = {"claim": time.perf_counter() - claimed_at}
+    outcomes = _run(ctx, run, timings)
+    if len(run) > 1:
+        # One line a pass, where its time went (bench.service reads it).
+        log.info("pass of %d %s jobs: claim %.1f ms, fit %.3f s, outcomes %.1f ms, write %.1f ms", len(run),
+                 run[0].variant, timings["claim"] * 1e3, timings.get("fit", 0.0), timings.get("outcomes", 0.0) * 1e3,
+                 timings.get("write", 0.0) * 1e3)
     for job in run:
         log.info("job %s %s", job.id, outcomes[job.id], extra={"job_id": job.id})
     return outcomes[run[0].id]
@@ -130,16 +154,18 @@ def _device(job: Job) -> str:
         return requested
 
 
-def _run(ctx: Context, run: list[Job]) -> dict[str, str]:
-    """Run the claimed jobs (one, or a batch of one shape); {job id: what became of it}."""
+def _run(ctx: Context, run: list[Job], timings: dict[str, float]) -> dict[str, str]:
+    """Run the claimed jobs (one, or a batch of one shape); {job id: what became of it}. `timings`
+    gets the seconds of the fit, of building the outcomes and of writing them."""
     first = run[0]
     settings, store = ctx.settings, ctx.store
     budget = first.timeout_s or settings.default_timeout_s
     attempts = {job.id: job.attempts for job in run}
-    with Heartbeat(store, attempts, settings.heartbeat_s, device=_device(first)) as heartbeat:
+    with Heartbeat(store, attempts, settings.heartbeat_s, device=_device(first), publisher=ctx.publisher,
+                   sweeps={job.id: job.sweep_id for job in run}) as heartbeat:
 
         def on_progress(step: int, steps: int, losses: list[float]) -> None:
-            heartbeat.step = step
+            heartbeat.record(step, losses)
             if heartbeat.all_lost.is_set():
                 raise ClaimLost(first.id)
             grace.check(step, steps)  # after SIGTERM: finish within SHUTDOWN_GRACE_S, or hand back
@@ -147,7 +173,9 @@ def _run(ctx: Context, run: list[Job]) -> dict[str, str]:
         grace = shutdown.Grace(settings.shutdown_grace_s)
         try:
             prune = _pruning(ctx, run)
+            started = time.perf_counter()
             results = _fit(run, on_progress, deadline=time.monotonic() + budget, prune=prune)
+            timings["fit"] = time.perf_counter() - started
         except ClaimLost:
             return {job.id: "stopped: cancelled or taken over while running" for job in run}
         except shutdown.HandBack as err:
@@ -158,8 +186,13 @@ def _run(ctx: Context, run: list[Job]) -> dict[str, str]:
         except Exception as err:
             log.exception("job %s failed", ", ".join(attempts))
             return _failed(ctx, run, heartbeat.step, type(err).__name__, str(err))
+    started = time.perf_counter()
     pruned = prune.pruned if prune is not None else set()
-    return _finish(ctx, run, [_outcome(job, result, j in pruned) for j, (job, result) in enumerate(zip(run, results))])
+    outcomes = [_outcome(job, result, j in pruned) for j, (job, result) in enumerate(zip(run, results))]
+    timings["outcomes"] = time.perf_counter() - started
+    written = _finish(ctx, run, outcomes)
+    timings["write"] = time.perf_counter() - started - timings["outcomes"]
+    return written
 
 
 def _pruning(ctx: Context, run: Sequence[Job]) -> pruning.Pruning | None:
@@ -228,6 +261,7 @@ def _finish(ctx: Context, run: Sequence[Job], outcomes: Sequence[jobs.Outcome]) 
         # Still `running` with a stale heartbeat: the sweeper queues them again once the database is back.
         log.error("outcomes lost: %s", err)
         return {job.id: "outcome not written: database unavailable" for job in run}
+    ctx.publisher.wake(written, [job.sweep_id for job in run if job.id in written], "status")
     return {o.job_id: o.status if o.job_id in written else
             "finished, but its claim was lost before the outcome was written; outcome discarded"
             for o in outcomes}

@@ -34,6 +34,7 @@ from fits.batched.updates import Stepper
 from fits.data import sine
 from fits.device import numpy_device
 from fits.errors import FitTimeout
+from fits.formula import power_formulas
 from fits.loop import Trace
 from fits.result import FitResult
 
@@ -85,14 +86,23 @@ def run_batch(variant: str, params_list: Sequence[Mapping], on_progress: BatchPr
     chunks = [BUILDERS[variant](params_list[i:i + size], data) for i in range(0, len(params_list), size)]
     runs = train_batch(chunks, len(params_list), steps=first["steps"], log_every=first["log_every"],
                        on_progress=on_progress, deadline=deadline, prune=prune)
-    return [result(variant, values, trace, where) for values, trace in runs]
+    return results(variant, runs, where)
 
 
-def result(variant: str, values: list[float], trace: Trace, device: str) -> FitResult:
-    """One job's FitResult from its parameters and its trace, as its solo fit builds it."""
+def results(variant: str, runs: Sequence[tuple[list[float], Trace]], device: str) -> list[FitResult]:
+    """Every job's FitResult, equal to the one its solo fit builds, at a few microseconds a job: the
+    parameters are already Python floats (one tolist() per pass), the formulas come from one template,
+    and each job's history list is used as it is rather than copied."""
+    rows = [values for values, _ in runs]
     if variant == "custom_function":
-        return FitResult.of(values, legendre.power_basis(values), legendre.formula(values), trace, device)
-    return FitResult.power_series(values, trace, device)
+        polynomials, formulas = [legendre.power_basis(row) for row in rows], legendre.formulas(rows)
+    else:
+        polynomials, formulas = rows, power_formulas(rows)
+    names = [f"b_{i}" for i in range(len(rows[0]))] if rows else []
+    device = str(device)
+    return [FitResult(dict(zip(names, row)), polynomial, formula, trace.final_loss, trace.history,
+                      trace.duration_s, device)
+            for row, polynomial, formula, (_, trace) in zip(rows, polynomials, formulas, runs)]
 
 
 def train_batch(chunks: Sequence[Stepper], size: int, *, steps: int, log_every: int,

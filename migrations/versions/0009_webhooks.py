@@ -1,14 +1,14 @@
 """Webhooks: a callback_url on jobs and sweeps, and the deliveries and their attempts.
 
 Revision ID: 0009
-Revises: 0010
+Revises: 0008
 Create Date: 2026-12-05
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0010"  # after main's 0010 (stable); streams' 0008 still to be chained in
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -2,14 +2,14 @@
 many trials it has asked, why its search ended, and the lease of the sweeper process driving it.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-05
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0009"
+down_revision = "0010"  # after main's 0010 (progress points), merged in
 branch_labels = None
 depends_on = None
 

@@ -98,6 +98,33 @@ HEADERS = {
     "WWW-Authenticate": {"required": True, "description": "The scheme to authenticate with",
                          "schema": {"const": auth.CHALLENGE}},
 }
+LAST_EVENT_ID = (
+    {"name": "Last-Event-ID", "in": "header", "required": False,
+     "description": "The id of the last event received: the stream resumes after it, nothing sent twice.",
+     "schema": {"type": "string", "maxLength": 64}},
+    _query("last_event_id", {"type": "string", "maxLength": 64},
+           "The same as Last-Event-ID, for clients that cannot set headers"))
+EVENTS = "text/event-stream"
+
+
+def _event(names, id_pattern, description):
+    # One event of the stream, as the stream's items (what OpenAPI 3.2 calls itemSchema, and what
+    # schemathesis checks each event against): its name, id, and JSON data in a string.
+    return {"type": "object", "required": ["event", "id", "data"], "description": description,
+            "properties": {"event": {"enum": list(names)}, "id": {"type": "string", "pattern": id_pattern},
+                           "data": {"type": "string", "contentMediaType": JSON}, "retry": {"type": "integer"}}}
+
+
+JOB_EVENTS = _event(("progress", "status", "end"), r"^(-1|[0-9]+)(\.[a-z]+)?$", (
+    "Server-Sent Events. `progress` at each history point ({step, steps, loss}; id: the step), `status` on "
+    "each status change (the job document; id: step.status), then `end` ({status}; id: step.end), after "
+    "which the server closes the stream. A finished job replays its history, status and end at once. "
+    "Comment lines are keep-alives."))
+SWEEP_EVENTS = _event(("job", "counts", "best", "end"), "^[0-9]+$", (
+    "Server-Sent Events. `job` for each job that finishes ({id, status, params, final_loss, duration_s, "
+    "error}), `counts` (jobs by status) when they change, `best` ({job_id, final_loss, params}) when the "
+    "best job changes, then `end` ({counts}) when every job has finished. Each id is the number of "
+    "finished jobs sent so far."))
 JOB, HEALTH, READY = ref("Job"), ref("Health"), ref("Ready")
 OPERATIONS = {
     "api.variants": Operation(200, {"type": "array", "items": ref("Variant")}),
@@ -115,6 +142,11 @@ OPERATIONS = {
     "api.show_sweep": Operation(200, ref("Sweep"), (404, 503), (SWEEP_ID_PARAMETER,)),
     "webhooks.job_deliveries": Operation(200, ref("Deliveries"), (404, 503), (JOB_ID_PARAMETER,)),
     "webhooks.sweep_deliveries": Operation(200, ref("Deliveries"), (404, 503), (SWEEP_ID_PARAMETER,)),
+    # No links lead here from a submission: a fuzzer following them would wait out every running job.
+    "streams.job_events": Operation(200, JOB_EVENTS, (404, 422, 503), (JOB_ID_PARAMETER, *LAST_EVENT_ID),
+                                    media=EVENTS),
+    "streams.sweep_events": Operation(200, SWEEP_EVENTS, (404, 422, 503), (SWEEP_ID_PARAMETER, *LAST_EVENT_ID),
+                                      media=EVENTS),
     "results.history": Operation(200, ref("History"), (400, 404, 409, 503),
                                  (JOB_ID_PARAMETER, *HISTORY_QUERY), headers=("Content-Disposition",),
                                  also=(("text/csv", TEXT),)),
@@ -150,7 +182,8 @@ PROBLEMS = {
     413: "The body is larger than the server's MAX_BODY_BYTES ({max_body_bytes}).",
     415: "The body is not sent as Content-Type: application/json.",
     422: "The body asks for something invalid: an unknown variant, field or parameter, a wrong type, "
-         "a value out of range, or a callback_url fitq does not call.",
+         "a value out of range, or a callback_url fitq does not call; or a Last-Event-ID that is not "
+         "one of the stream's ids.",
     429: "Too many requests from this client (try again after Retry-After seconds), or a submission past "
          "the owner's quota of queued work (MAX_QUEUED_JOBS, MAX_QUEUED_WORK).",
     503: "The database or the queue is unreachable.",

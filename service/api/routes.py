@@ -5,7 +5,7 @@ from dataclasses import replace
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import text
 
-from service.api import inputs, listing, stability
+from service.api import inputs, listing, stability, wakeups
 from service.api.document import job_document, sweep_document
 from service.api.guards import quota, tenancy
 from service.api.openapi import document as openapi_document
@@ -167,6 +167,7 @@ def cancel(job_id):
         if not changed:
             raise Problem(409, f"job {job_id} already {job.status}; nothing to cancel",
                           field="id", job=job_document(job))
+        wakeups.wake(_state().redis, job)
         return jsonify(job_document(job))
 
 

@@ -22,7 +22,9 @@ def api(settings):
     os.execvp(sys.executable, [
         sys.executable, "-m", "gunicorn", "--bind", f"{settings.host}:{settings.port}",
         "--workers", str(settings.api_workers), "--worker-class", settings.api_worker_class, *connections,
-        "--log-level", settings.log_level, "--access-logfile", "-", *json_logs, "service.app:create_app()"])
+        "--log-level", settings.log_level, "--access-logfile", "-", *json_logs,
+        # Its hooks let open event streams close when their worker stops, not hold it up.
+        "--config", "python:service.api.serving", "service.app:create_app()"])
 
 
 def worker(settings):

@@ -5,7 +5,6 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -14,15 +13,15 @@ from sqlalchemy.exc import IntegrityError
 
 from service.clock import now
 from service.store import deliveries
+from service.store import outcomes as outcomes_table
 from service.store.models import LEGACY_OWNER, Job, JobStatus
+from service.store.outcomes import COPIED, Outcome
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement, CursorResult
     from sqlalchemy.orm import Session
 
 ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
-# Result fields copied into columns of their own, so listing sorts and filters by them from an index.
-COPIED = ("final_loss", "duration_s", "excess_loss", "relative_excess_loss")
 
 
 class IdempotencyConflict(Exception):
@@ -73,11 +72,17 @@ def create(*, session: Session, variant: str, params: dict[str, Any], requested:
 
 def new_job(variant: str, params: dict[str, Any], timeout_s: int | None, stamp: datetime, **more: Any) -> Job:
     """A queued job row, not yet added to a session (owned by `legacy` unless `owner` is given)."""
+    return Job(**new_row(variant, params, timeout_s, stamp, **more))
+
+
+def new_row(variant: str, params: dict[str, Any], timeout_s: int | None, stamp: datetime,
+            **more: Any) -> dict[str, Any]:
+    """new_job's columns as a dict, for a bulk insert."""
     more.setdefault("owner", LEGACY_OWNER)
     # enqueued_at is set before the send: if the send never happens, the sweeper finds no message.
-    return Job(id=new_id(), variant=variant, status=JobStatus.QUEUED.value, params=params,
-               progress_step=0, progress_steps=params.get("steps", 1), attempts=0, created_at=stamp,
-               enqueued_at=stamp, timeout_s=timeout_s, **more)
+    return {"id": new_id(), "variant": variant, "status": JobStatus.QUEUED.value, "params": params,
+            "progress_step": 0, "progress_steps": params.get("steps", 1), "attempts": 0, "created_at": stamp,
+            "enqueued_at": stamp, "timeout_s": timeout_s, **more}
 
 
 def by_key(*, session: Session, owner: str, key: str) -> Job | None:
@@ -277,23 +282,17 @@ def finish(*, session: Session, job_id: str, attempt: int, status: str, result: 
     return bool(finish_many(session=session, outcomes=[outcome]))
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What one attempt of a job came to, ready to be written."""
-
-    job_id: str
-    attempt: int
-    status: str
-    result: dict | None = None
-    error: dict | None = None
-    device: str | None = None
-    step: int | None = None  # how far it got, when it did not succeed
-
-
-def finish_many(*, session: Session, outcomes: Iterable[Outcome]) -> set[str]:
-    """Write each outcome whose attempt still holds its claim, in one transaction; returns their ids."""
-    written: set[str]
-    stamp, written = now(), set()
+def finish_many(*, session: Session, outcomes: Iterable[Outcome], per_job: bool = False) -> set[str]:
+    """Write each outcome whose attempt still holds its claim, in one transaction; returns their ids.
+    On PostgreSQL that is one statement for the whole batch (unless `per_job`, kept to compare the
+    two); SQLite writes them one by one."""
+    stamp = now()
+    if session.get_bind().dialect.name == "postgresql" and not per_job:
+        written = outcomes_table.write_all(session, list(outcomes), stamp)
+        deliveries.on_end(session, written)
+        session.commit()
+        return written
+    written = set()
     for o in outcomes:
         status = JobStatus(o.status)
         values: dict[str, Any] = {"status": status.value, "finished_at": stamp, "result": o.result, "error": o.error}

@@ -73,7 +73,7 @@ class Job(Base):
     # Copied out of result, so a sweep's best job (and sorting) is an indexed query, not a JSON scan.
     final_loss: Mapped[float | None] = mapped_column(Float)
     duration_s: Mapped[float | None] = mapped_column(Float)
-    # The result's excess over the least-squares optimum, absolute and relative (migration 0010).
+    # The result's excess over the least-squares optimum, absolute and relative (migration 0008).
     excess_loss: Mapped[float | None] = mapped_column(Float)
     relative_excess_loss: Mapped[float | None] = mapped_column(Float)
     device: Mapped[str | None] = mapped_column(String(16))
@@ -103,6 +103,18 @@ class Job(Base):
         Index("ix_jobs_status_excess_loss_id", "status", "excess_loss", "id"),
         Index("ix_jobs_status_relative_excess_loss_id", "status", "relative_excess_loss", "id"),
     )
+
+
+class ProgressPoint(Base):
+    """One history point of a job, written by its worker's heartbeat while it runs: what streams read."""
+
+    __tablename__ = "progress_points"
+
+    # Kept after the job ends: a failed or cancelled job has no result history, and a few rows per job
+    # cost less than a delete racing the streams that read them.
+    job_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    step: Mapped[int] = mapped_column(Integer, primary_key=True)
+    loss: Mapped[float | None] = mapped_column(Float)  # None where the loss was not finite
 
 
 class ApiToken(Base):

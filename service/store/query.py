@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 # Sort key -> column; each has an index on (column, id) that serves its pages in either direction.
 COLUMNS = {"created_at": Job.created_at, "final_loss": Job.final_loss, "duration_s": Job.duration_s,
            "excess_loss": Job.excess_loss, "relative_excess_loss": Job.relative_excess_loss}
-# Unset until a job has a result (and the excesses on results written before migration 0010).
+# Unset until a job has a result (and the excesses on results written before migration 0008).
 NULLABLE = frozenset({"final_loss", "duration_s", "excess_loss", "relative_excess_loss"})
 
 

@@ -107,6 +107,28 @@ def test_a_job_submitted_from_the_form_runs_live_in_the_list_and_shows_its_plots
     assert (int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")) == (1280, 800)
 
 
+def test_a_running_jobs_loss_curve_grows_live_from_its_stream_without_polling(stack, page):
+    job = stack.client.submit("autograd", steps=200_000, samples=100, log_every=1000, device="cpu")
+    stack.client.wait(job["id"], until={"running"})
+    asked = []
+    page.on("request", lambda r: asked.append(r.url))
+    page.goto(f"{stack.client.base}/#/jobs/{job['id']}")
+    page.evaluate("window.notReloaded = true")
+    live = page.locator("figure.loss svg path[data-series='live-loss']")
+    expect(live).to_have_count(1, timeout=WAIT_MS)
+    drawn = live.get_attribute("d").count("L")
+    page.wait_for_function("(n) => { const p = document.querySelector(\"path[data-series='live-loss']\"); "
+                           "return p && p.getAttribute('d').split('L').length - 1 > n + 5; }",
+                           arg=drawn, timeout=WAIT_MS)  # more points, drawn as they came
+    assert stack.client.job(job["id"])["status"] == "running"
+    done = stack.client.wait(job["id"])
+    expect(page.locator("figure.loss svg path[data-series='loss']")).to_have_count(1)  # the server's plot
+    expect(page.locator("code.formula")).to_have_text(done["result"]["formula"])
+    assert page.evaluate("window.notReloaded") is True
+    reads = [url for url in asked if url.endswith(f"/api/v1/jobs/{job['id']}")]
+    assert len(reads) <= 1, reads  # the finished job read once, at the end: no polling meanwhile
+
+
 def test_a_sweep_from_the_form_is_compared_in_one_plot_and_table(stack, page):
     page.goto(f"{stack.client.base}/#/submit?mode=sweep")
     page.select_option("select[name=variant]", "tensor")

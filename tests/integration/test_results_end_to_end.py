@@ -70,7 +70,7 @@ def test_filters_and_sorts_page_by_cursor(stack, finished):
 
 
 def test_listing_orders_and_bounds_by_excess_over_the_optimum(stack, finished):
-    # The worker copies excess_loss and relative_excess_loss into their columns (migration 0010).
+    # The worker copies excess_loss and relative_excess_loss into their columns (migration 0008).
     mine = {job["id"]: job for job in finished.values()}
     by_excess = sorted((j for j in mine.values() if j["result"]["excess_loss"] is not None),
                        key=lambda j: (j["result"]["excess_loss"], j["id"]))

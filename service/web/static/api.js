@@ -103,3 +103,42 @@ export async function download(path, filename) {
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
+
+/**
+ * Read api/v1/<path>'s event stream (fetch, so the stored token goes with it: EventSource cannot send
+ * one), calling onEvent(name, data) per event; resolves when the server closes it, throws a Problem if
+ * it cannot be opened. `signal` (an AbortSignal) stops it.
+ */
+export async function events(path, onEvent, signal) {
+  const stored = token.get();
+  const headers = {Accept: "text/event-stream", ...(stored ? {Authorization: `Bearer ${stored}`} : {})};
+  let response;
+  try {
+    response = await fetch(`api/v1/${path}`, {headers, cache: "no-store", signal});
+  } catch (err) {
+    throw new Problem(0, "No answer", `no event stream (${err.message})`);
+  }
+  if (!response.ok) throw await problem(response);
+  if (!(response.headers.get("Content-Type") || "").startsWith("text/event-stream")) {
+    throw new Problem(0, "No stream", "the answer is not an event stream");
+  }
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const {value, done} = await reader.read();
+    if (done) return;
+    buffer += value;
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const fields = {};
+      for (const line of block.split("\n")) {
+        if (line.startsWith(":")) continue; // a keep-alive
+        const at = line.indexOf(": ");
+        if (at > 0) fields[line.slice(0, at)] = line.slice(at + 2);
+      }
+      if (fields.data !== undefined) onEvent(fields.event || "message", JSON.parse(fields.data));
+    }
+  }
+}

@@ -1,5 +1,6 @@
-// #/jobs/<id>: one job, live while it runs: its plots, result, parameters and what ran it.
-import {download, get, plot, post} from "./api.js";
+// #/jobs/<id>: one job, live while it runs (its event stream: the loss curve grows point by point), then
+// its plots, result, parameters and what ran it. Without a stream (a proxy refusing it) it polls.
+import {download, events, get, plot, post} from "./api.js";
 import {ACTIVE, fill, h, moment, number, pairs, progress, seconds, status} from "./dom.js";
 import {selected} from "./list.js";
 
@@ -13,6 +14,10 @@ export function show({view, match: [id], fail, recover}) {
   let timer = null;
   let stopped = false;
   let drawnFor = null; // the status the plots were drawn for: they change when the job finishes
+  const live = []; // the points the stream has sent: [step, loss]
+  let liveSteps = 0;
+  let growing = false; // the live curve is shown (a server plot that arrives late must not replace it)
+  const aborter = new AbortController();
 
   fill(view, head,
     h("div", {class: "plots"},
@@ -23,25 +28,64 @@ export function show({view, match: [id], fail, recover}) {
   async function draw(box, path) {
     try {
       const svg = await plot(path);
-      if (!stopped) fill(box, svg);
+      if (!stopped && !(box === lossPlot && growing)) fill(box, svg);
     } catch (err) {
       if (!stopped) { fill(box, h("p", {class: "muted"}, "No plot.")); fail(err); }
     }
   }
 
-  async function load() {
+  function shown(job) {
+    recover("job");
+    render(job);
+    if (job.status !== drawnFor) {
+      drawnFor = job.status;
+      growing = growing && ACTIVE.has(job.status);
+      draw(lossPlot, `jobs/${id}/plots/loss.svg`);
+      draw(fitPlot, `jobs/${id}/plots/fit.svg`);
+    }
+  }
+
+  function grow(job) {
+    // The curve so far, redrawn with each point while the job runs.
+    if (!job || !ACTIVE.has(job.status) || !live.length) return;
+    growing = true;
+    fill(lossPlot, curve(live, liveSteps));
+  }
+
+  async function follow() {
+    // The stream pushes each point, each status and the end; the finished job is read once, whole.
+    let job = null;
+    let ended = false;
+    try {
+      await events(`jobs/${id}/events`, (name, data) => {
+        if (stopped) return;
+        if (name === "status") {
+          shown(job = data);
+          grow(job);
+        } else if (name === "progress") {
+          live.push([data.step, data.loss]);
+          liveSteps = data.steps;
+          if (job && ACTIVE.has(job.status)) {
+            job.progress = {step: Math.min(data.step + 1, data.steps), steps: data.steps};
+            render(job);
+            grow(job);
+          }
+        } else if (name === "end") ended = true;
+      }, aborter.signal);
+    } catch (err) {
+      if (stopped) return;
+      if (err.status === 401 || err.status === 404) { fail(err, "job"); return; }
+    }
+    if (!stopped) load(ended); // ended: the finished job; else the stream broke: poll instead
+  }
+
+  async function load(once = false) {
     clearTimeout(timer);
     try {
       const job = await get(`jobs/${id}`);
       if (stopped) return;
-      recover("job");
-      render(job);
-      if (job.status !== drawnFor) {
-        drawnFor = job.status;
-        draw(lossPlot, `jobs/${id}/plots/loss.svg`);
-        draw(fitPlot, `jobs/${id}/plots/fit.svg`);
-      }
-      if (ACTIVE.has(job.status)) timer = setTimeout(load, LIVE_MS);
+      shown(job);
+      if (ACTIVE.has(job.status) && !once) timer = setTimeout(load, LIVE_MS);
     } catch (err) {
       if (stopped) return;
       fail(err, "job");
@@ -104,6 +148,29 @@ export function show({view, match: [id], fail, recover}) {
     }}, h("label", {}, "Evaluate the fit at x = ", xs), " ", h("button", {type: "submit", class: "quiet"}, "Evaluate"), out);
   }
 
-  load();
-  return {stop() { stopped = true; clearTimeout(timer); }};
+  follow();
+  return {stop() { stopped = true; clearTimeout(timer); aborter.abort(); }};
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+/** The loss so far against step, log scale, as the stream brings it (the server's plot replaces it). */
+function curve(points, steps) {
+  const finite = points.filter(([, loss]) => loss !== null && loss > 0);
+  const logs = finite.map(([, loss]) => Math.log10(loss));
+  const low = Math.min(...logs), high = Math.max(...logs);
+  const span = high - low || 1;
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 600 300");
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", `loss so far: ${finite.length} points`);
+  const path = document.createElementNS(SVG, "path");
+  path.setAttribute("data-series", "live-loss");
+  path.setAttribute("fill", "none");
+  path.setAttribute("stroke", "currentColor");
+  path.setAttribute("d", finite.map(([step, loss], i) =>
+    `${i ? "L" : "M"}${(20 + 560 * step / Math.max(steps, 1)).toFixed(1)},` +
+    `${(280 - 260 * (Math.log10(loss) - low) / span).toFixed(1)}`).join(" "));
+  svg.append(path);
+  return svg;
 }

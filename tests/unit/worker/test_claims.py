@@ -3,10 +3,11 @@ goes back to the queue, a batch-mate leads when the named job went elsewhere, a 
 waiting jobs still runs the message's own, and a job whose process died here is taken over or failed."""
 import logging
 import os
+import shutil
 import subprocess
 import sys
 
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from service.store import jobs
 from service.store.db import make_engine, make_sessionmaker
@@ -103,6 +104,29 @@ def test_a_job_whose_process_died_here_is_taken_over_by_its_redelivery(context, 
     assert (row(job_id).status, row(job_id).attempts, row(job_id).worker) == ("succeeded", 2, WORKER)
 
 
+def test_a_redelivery_that_loses_the_takeover_to_another_delivery_skips_the_job(context, add_jobs, row, settings):
+    (job_id,) = add_jobs(1)
+    _claim(settings, job_id, "fitq-1@box", pid=_dead_pid())
+    engine = make_engine(settings.database)
+    raced = []
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def another_delivery(conn, cursor, statement, parameters, context, executemany):
+        # Between this delivery's read of the job and its takeover, another delivery takes it over.
+        if not raced and statement.lstrip().upper().startswith("SELECT") and "FROM jobs" in statement:
+            raced.append(statement)
+            conn.exec_driver_sql("UPDATE jobs SET attempts = attempts + 1, worker_pid = 1 WHERE id = ?",
+                                 (job_id,))
+
+    try:
+        with make_sessionmaker(engine)() as session:
+            taken = claims.claim(session, context(), job_id, WORKER)
+    finally:
+        engine.dispose()
+    assert raced and taken == ([], "was recovered by another delivery; skipped")
+    assert (row(job_id).worker, row(job_id).worker_pid, row(job_id).attempts) == ("fitq-1@box", 1, 2)
+
+
 def test_a_job_whose_process_died_here_on_every_attempt_fails_without_running(context, add_jobs, row,
                                                                              settings, messages):
     ctx = context(max_attempts=3)
@@ -123,6 +147,18 @@ def test_a_process_that_exited_is_not_alive_even_before_it_is_reaped():
     assert not claims.alive(zombie.pid)
     zombie.wait()
     assert not claims.alive(zombie.pid) and claims.alive(os.getpid())
+
+
+def test_a_running_process_whose_name_holds_a_parenthesis_is_alive(tmp_path):
+    # /proc/<pid>/stat shows the name in parentheses, unescaped: the state follows the LAST ")".
+    program = tmp_path / "a) Z b"
+    shutil.copy("/bin/sleep", program)
+    named = subprocess.Popen([str(program), "30"])
+    try:
+        assert claims.alive(named.pid)
+    finally:
+        named.kill()
+        named.wait()
 
 
 def _claimed_by(ctx, settings, job_id, also=()):

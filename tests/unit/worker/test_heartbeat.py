@@ -4,9 +4,11 @@ import time
 
 from sqlalchemy.exc import OperationalError
 
-from service.store import jobs
+from service.events import PATTERN, job_channel, sweep_channel
+from service.store import jobs, points
 from worker import presence
-from worker.heartbeat import Heartbeat
+from worker.events import Publisher
+from worker.heartbeat import TICK_S, Heartbeat
 from worker.presence import Presence
 from worker.store import Store
 
@@ -36,6 +38,18 @@ def test_progress_and_the_device_are_written_while_the_job_runs(settings, add_jo
         _until(lambda: row(job_id).progress_step == 80)
         assert row(job_id).heartbeat_at > first
         assert not beat.lost and not beat.all_lost.is_set()
+
+
+def test_without_news_nothing_is_written_until_the_interval_is_up(settings, add_jobs, row):
+    # One write per interval, not one per tick: a thousand running jobs must not hammer the database.
+    (job_id,) = add_jobs(1)
+    store, claims = _claimed(settings, [job_id])
+    with Heartbeat(store, claims, interval_s=60) as beat:
+        beat.step = 40
+        _until(lambda: row(job_id).progress_step == 40)
+        written = row(job_id).heartbeat_at
+        time.sleep(4 * TICK_S)  # several ticks with the same step, well within the interval
+        assert row(job_id).heartbeat_at == written
 
 
 def test_progress_after_a_quiet_spell_is_still_written(settings, add_jobs, row):
@@ -137,3 +151,45 @@ def test_a_database_down_from_the_first_beat_is_logged_too(settings, add_jobs, r
         _until(lambda: row(ids[1]).progress_step == 40)
     warnings = [r.getMessage() for r in caplog.records if "heartbeat of" in r.getMessage()]
     assert warnings == [f"heartbeat of {ids[0]}, {ids[1]} not written: OperationalError"]
+
+
+def _points(store, job_id):
+    with store.session() as session:
+        return points.after(session=session, job_id=job_id, step=-1)
+
+
+def test_every_history_point_of_a_batch_is_stored_once_and_its_streams_are_woken(settings, add_jobs, redis_db):
+    first, second = add_jobs(2)
+    store, claims = _claimed(settings, [first, second])
+    sweeps = {first: "a" * 32, second: None}
+    wakeups = redis_db.pubsub(ignore_subscribe_messages=True)
+    wakeups.psubscribe(PATTERN)
+    publisher = Publisher(settings.redis_url)
+    with Heartbeat(store, claims, interval_s=60, publisher=publisher, sweeps=sweeps) as beat:
+        beat.record(20, [3.0, 4.0])
+        beat.record(40, [2.0, float("nan")])  # several points between two beats all arrive
+        _until(lambda: len(_points(store, second)) == 2)
+        beat.record(60, [1.0, 0.5])
+        _until(lambda: len(_points(store, second)) == 3)
+    # Named as the result's history names them (the step's index), a loss that is not finite as None.
+    assert _points(store, first) == [(19, 3.0), (39, 2.0), (59, 1.0)]
+    assert _points(store, second) == [(19, 4.0), (39, None), (59, 0.5)]
+    channels, deadline = set(), time.monotonic() + 5
+    while len(channels) < 3 and time.monotonic() < deadline:  # None also for the subscription's answer
+        if (message := wakeups.get_message(timeout=0.2)) is not None:
+            channels.add(message["channel"].decode())
+    assert channels == {job_channel(first), job_channel(second), sweep_channel("a" * 32)}
+
+
+def test_points_missed_in_an_outage_are_written_when_the_database_is_back(settings, add_jobs):
+    (job_id,) = add_jobs(1)
+    store, claims = _claimed(settings, [job_id])
+    outage = Outage(store)
+    with Heartbeat(outage, claims, interval_s=0.2) as beat:
+        outage.down = True
+        beat.record(20, [3.0])
+        time.sleep(0.8)
+        beat.record(40, [2.0])
+        outage.down = False
+        _until(lambda: len(_points(store, job_id)) == 2)
+    assert _points(store, job_id) == [(19, 3.0), (39, 2.0)]

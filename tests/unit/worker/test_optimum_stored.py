@@ -36,7 +36,7 @@ def test_a_finished_job_carries_the_optimum_the_lstsq_variant_finds(ctx, session
     assert stored["optimum_polynomial"] == pytest.approx(exact.polynomial, rel=1e-5, abs=1e-9)
     assert stored["excess_loss"] == pytest.approx(job.final_loss - stored["optimum_loss"])
     assert stored["relative_excess_loss"] == pytest.approx(stored["excess_loss"] / stored["optimum_loss"])
-    # Copied into the columns GET /jobs sorts and filters by (migration 0010).
+    # Copied into the columns GET /jobs sorts and filters by (migration 0008).
     assert (job.excess_loss, job.relative_excess_loss) == (stored["excess_loss"], stored["relative_excess_loss"])
 
 

@@ -1,12 +1,13 @@
 """One delivery of a message, in process on a real SQLite file and Redis: the database down at the claim or
 at the outcome, a message naming more jobs than BATCH_SIZE, and a batch-mate's own message coming later."""
 import logging
+import re
 from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
 from service.store import jobs
-from worker.tasks import run_message
+from worker.tasks import run_message, warm
 
 WORKER = "fitq-2@box"
 
@@ -92,3 +93,25 @@ def test_a_cancelled_job_is_not_run(context, add_jobs, row, settings, caplog):
     with caplog.at_level(logging.INFO, "worker.tasks"):
         assert run_message(ctx, job_id, worker=WORKER) == "is cancelled, not queued; duplicate delivery skipped"
     assert (row(job_id).status, row(job_id).attempts) == ("cancelled", 0)
+
+
+def test_the_warm_up_claims_nothing_and_a_missing_database_only_warns(context, add_jobs, row, settings, caplog):
+    ctx = context()
+    [waiting] = add_jobs(1)
+    warm(ctx)
+    assert (row(waiting).status, row(waiting).attempts) == ("queued", 0)
+    back = _database_gone(settings)
+    try:
+        warm(context())  # a fresh process's store, whose first connection fails
+    finally:
+        back()
+    assert "database warm-up skipped" in caplog.text
+    assert run_message(ctx, waiting, worker=WORKER) == "succeeded"
+
+
+def test_a_batch_logs_where_its_pass_went(context, add_jobs, caplog):
+    caplog.set_level(logging.INFO, logger="worker.tasks")
+    first, mate = add_jobs(2)
+    assert run_message(context(), first, [mate], worker=WORKER) == "succeeded"
+    assert re.search(r"pass of 2 \w+ jobs: claim [\d.]+ ms, fit [\d.]+ s, outcomes [\d.]+ ms, write [\d.]+ ms",
+                     caplog.text)

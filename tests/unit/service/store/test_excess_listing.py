@@ -1,5 +1,5 @@
 """GET /api/v1/jobs sorts and filters by the excess over the least-squares optimum (columns of migration
-0010, copied from the result as the worker writes it); jobs without one (older results, no result yet,
+0008, copied from the result as the worker writes it); jobs without one (older results, no result yet,
 diverged) come last in either direction and never match a bound."""
 import pytest
 

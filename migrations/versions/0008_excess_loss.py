@@ -1,14 +1,14 @@
 """jobs.excess_loss and jobs.relative_excess_loss, copied out of result like final_loss, with keyset indexes
 so that GET /jobs sorts and filters by them. Rows finished before stay null (listed after every value).
 
-Revision ID: 0010
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-05
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
+revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,112 @@
+"""bench.service's sweep of each variant: its wall time against 1000 / the variant's batched rate,
+and where the difference goes. The rate is measured in this process, in the same run, on a batch of
+BATCH_SIZE default-size jobs with one torch thread, on the variant's default device (a GPU where
+there is one): what each of the worker's passes runs."""
+import re
+import time
+
+import requests
+
+from bench.procfs import children, cpu_seconds
+from bench.report import goal, heading
+from bench.stack import say
+
+# worker.tasks logs one such line a pass.
+PASS = re.compile(r"pass of (\d+) (\w+) jobs: claim ([\d.]+) ms, fit ([\d.]+) s, outcomes ([\d.]+) ms, "
+                  r"write ([\d.]+) ms")
+
+
+def batched_rate(variant, size):
+    """fits/s of fits.batched.run_batch over `size` default-size jobs, one torch thread, best of two:
+    (in wall time, in this process's CPU time)."""
+    import torch
+
+    from fits import batched, catalog
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        # The variant's default device, as the sweep's jobs: `auto` is the GPU where there is one.
+        defaults = dict(catalog.VARIANTS[variant].defaults)
+        batched.run_batch(variant, [{**defaults, "seed": s, "steps": 10, "log_every": 10} for s in range(2)])
+        best, best_cpu = 0.0, 0.0
+        for _ in range(2):
+            started, cpu = time.perf_counter(), time.process_time()
+            batched.run_batch(variant, [{**defaults, "seed": s} for s in range(size)])
+            best = max(best, size / (time.perf_counter() - started))
+            best_cpu = max(best_cpu, size / (time.process_time() - cpu))
+    finally:
+        torch.set_num_threads(threads)
+    return best, best_cpu
+
+
+def api_cpu(stack):
+    """CPU seconds so far of the API's gunicorn master and workers (which answer the polling)."""
+    return sum(cpu_seconds(pid) for pid in [stack.api.pid, *children(stack.api.pid)])
+
+
+def passes_logged(stack, offsets):
+    """The worker's pass lines written since `offsets` (log lengths), as tuples of numbers."""
+    found = []
+    for worker, offset in zip(stack.workers, offsets):
+        found += [(int(m[1]), m[2], float(m[3]) / 1e3, float(m[4]), float(m[5]) / 1e3, float(m[6]) / 1e3)
+                  for m in PASS.finditer(worker.output()[offset:])]
+    return found
+
+
+def variant_sweep(stack, variant, points, rates, settle, timeout, poll_s):
+    """A `points`-point sweep of `variant` over seeds, POST to `finished` seen; where its time went."""
+    offsets = [len(w.output()) for w in stack.workers]
+    cpu = sum(cpu_seconds(w.pid) for w in stack.workers)
+    api = api_cpu(stack)
+    http = requests.Session()
+    t0, t0_wall = time.perf_counter(), time.time()
+    r = http.post(f"{stack.base}/api/v1/sweeps", json={"variant": variant, "grid": {"seed": list(range(points))}},
+                  timeout=60)
+    answered = time.perf_counter() - t0
+    if r.status_code != 202:
+        raise RuntimeError(f"POST /sweeps answered {r.status_code}: {r.text[:300]}")
+    doc = r.json()
+    while not doc["finished"] and time.perf_counter() - t0 < timeout:
+        time.sleep(poll_s)
+        doc = http.get(f"{stack.base}/api/v1/sweeps/{doc['id']}", timeout=10).json()
+    seen = time.perf_counter() - t0
+    cpu = sum(cpu_seconds(w.pid) for w in stack.workers) - cpu
+    api = api_cpu(stack) - api
+    statuses, _, passes = settle(stack, "sweep_id = %s", (doc["id"],), 0)
+    time.sleep(0.2)  # the last pass's log line follows its write
+    logged = passes_logged(stack, offsets)
+    loops = sum(p[2] or 0 for p in passes)
+    last_written = passes[-1][1].timestamp() - t0_wall + (logged[-1][5] if logged else 0) if passes else seen
+    rate, rate_cpu = rates
+    row = {"variant": variant, "rate": rate, "cpu rate": rate_cpu, "expected": points / rate, "wall": seen,
+           "worker cpu": cpu, "api cpu": api, "cpu expected": points / rate_cpu, "post": answered,
+           "passes": len(passes), "claim": sum(p[2] for p in logged), "fit": sum(p[3] for p in logged),
+           "loops": loops, "outcomes": sum(p[4] for p in logged), "write": sum(p[5] for p in logged),
+           "tail": seen - last_written, "ok": bool(doc["finished"]) and statuses.get("succeeded") == points}
+    row["rest"] = seen - row["post"] - row["claim"] - row["fit"] - row["outcomes"] - row["write"] - row["tail"]
+    return row
+
+
+def print_table(rows, points, batch_size, poll_s):
+    """The sweeps' table and a verdict per variant against `within 1 s of points / rate`."""
+    heading(f"{points}-point sweeps over seeds, one per variant, POST -> `finished` seen (polled every "
+            f"{poll_s * 1e3:.0f} ms); rate: a batch of {batch_size} in this process, one torch thread")
+    say("s; worker columns summed over its passes (fit = the pass: its setup, training loops and result "
+        "building; loops = training loops alone); rest = POST -> seen less every other column: messages, "
+        "acks, logging, idle between passes")
+    say("cpu rate, cpu expected: the same in CPU time; worker cpu: the worker's CPU seconds over the sweep "
+        "(what its wall time would be with a core to itself); api cpu: the API processes' (the POST and the "
+        "polling), taken from the same 2 cores")
+    names = ["rate", "expected", "wall", "extra", "post", "claim", "fit", "loops", "outcomes", "write",
+             "tail", "rest", "passes", "cpu rate", "cpu expected", "worker cpu", "api cpu"]
+    say(f"{'variant':16} " + " ".join(f"{n:>{max(8, len(n))}}" for n in names))
+    for row in rows:
+        row["extra"] = row["wall"] - row["expected"]
+        cells = [f"{row['rate']:8.1f}"] + [f"{row[n]:8.2f}" for n in names[1:-5]] + [f"{row['passes']:8d}"] \
+            + [f"{row['cpu rate']:8.1f}", f"{row['cpu expected']:12.2f}", f"{row['worker cpu']:10.2f}",
+               f"{row['api cpu']:8.2f}"]
+        say(f"{row['variant']:16} " + " ".join(cells))
+    for row in rows:
+        goal(f"{row['variant']}: {points}-point sweep within 1 s of {points} / rate ({row['expected']:.2f} s)",
+             row["ok"] and row["extra"] <= 1.0, f"{row['wall']:.2f} s, {row['extra']:+.2f} s"
+             + ("" if row["ok"] else "; NOT all succeeded"))
