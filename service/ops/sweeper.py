@@ -18,6 +18,9 @@ from service.store.db import UNAVAILABLE, make_engine, make_sessionmaker, shown
 
 log = logging.getLogger("fitq.sweeper")
 LOCK = "fitq:sweeper:lock"
+# Between passes the open searches are looked at this often: a search waits this long, not a whole
+# SWEEP_INTERVAL_S, to ask its next batch once the last has finished (a few indexed reads when none is open).
+SEARCH_POLL_S = 0.5
 
 
 class Sweeper:
@@ -100,6 +103,13 @@ class Sweeper:
             return
         done.update(search.drive(session, self.celery, self.settings))
 
+    def searches_only(self) -> dict:
+        """Drive the open searches alone, between passes (their DB lease keeps drivers apart)."""
+        done: dict = {}
+        with self.sessions() as session:
+            self._search(session, done)
+        return done
+
     def messages(self) -> set:
         """Ids of the jobs with a live message in Redis: waiting in a queue, or delivered less than
         REDELIVER_AFTER_S ago and not acked yet."""
@@ -144,7 +154,14 @@ def run(settings) -> int:
                             settings.sweep_interval_s)
         except Exception:  # a bug must not stop recovery for good: log it, try again next pass
             log.exception("sweeper: pass failed")
-        stop.wait(settings.sweep_interval_s)
+        until = time.monotonic() + settings.sweep_interval_s
+        while not stop.wait(max(0.0, min(SEARCH_POLL_S, until - time.monotonic()))) and time.monotonic() < until:
+            try:
+                done = sweeper.searches_only()
+                if any(done.values()):
+                    log.info("sweeper: %s", ", ".join(f"{k} {v}" for k, v in done.items()))
+            except Exception:  # the next pass tries again, and says what is wrong
+                log.debug("sweeper: searches between passes failed", exc_info=True)
     engine.dispose()
     log.info("sweeper: stopped")
     return 0

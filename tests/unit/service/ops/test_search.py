@@ -126,3 +126,12 @@ def test_one_process_drives_a_search_while_its_lease_lasts(world):
     assert _pass(make(), broker) == {"asked": 2}  # its lease ran out: this one takes over
     with sessions() as session:
         assert sweeps.get(session=session, sweep_id=sweep_id).lease_holder == search.HOLDER
+
+
+def test_between_passes_the_sweeper_drives_searches_alone(world):
+    make, sessions, broker = world
+    sweep_id = _search(sessions)
+    broker.set(LOCK, "another sweeper's pass")  # searches need no pass lock: their lease is enough
+
+    assert make().searches_only() == {"asked": 2, "ended": 0}
+    assert len(_trials(sessions, sweep_id)) == 2
