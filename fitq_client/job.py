@@ -47,7 +47,7 @@ class Job:
 
     @property
     def status(self) -> str:
-        """queued, running, succeeded, failed, diverged or cancelled."""
+        """queued, running, succeeded, failed, diverged, cancelled or pruned (a search trial stopped early)."""
         return str(self.document["status"])
 
     @property

@@ -3,7 +3,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-FINISHED = frozenset({"succeeded", "failed", "diverged", "cancelled"})
+FINISHED = frozenset({"succeeded", "failed", "diverged", "cancelled", "pruned"})
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from fits import device as fit_device
 from fits.errors import FitTimeout
 from service.queue import DEFAULT_QUEUE, RUN_FIT, named, send
 from service.settings import Settings
-from service.store import jobs
+from service.store import jobs, searches
 from service.store.models import JobStatus
-from worker import claims, shutdown
+from worker import claims, pruning, shutdown
 from worker.events import Publisher
 from worker.heartbeat import Heartbeat
 from worker.store import DatabaseUnavailable, Store
@@ -172,8 +172,9 @@ def _run(ctx: Context, run: list[Job], timings: dict[str, float]) -> dict[str, s
 
         grace = shutdown.Grace(settings.shutdown_grace_s)
         try:
+            prune = _pruning(ctx, run)
             started = time.perf_counter()
-            results = _fit(run, on_progress, deadline=time.monotonic() + budget)
+            results = _fit(run, on_progress, deadline=time.monotonic() + budget, prune=prune)
             timings["fit"] = time.perf_counter() - started
         except ClaimLost:
             return {job.id: "stopped: cancelled or taken over while running" for job in run}
@@ -186,11 +187,22 @@ def _run(ctx: Context, run: list[Job], timings: dict[str, float]) -> dict[str, s
             log.exception("job %s failed", ", ".join(attempts))
             return _failed(ctx, run, heartbeat.step, type(err).__name__, str(err))
     started = time.perf_counter()
-    outcomes = [_outcome(job, result) for job, result in zip(run, results)]
+    pruned = prune.pruned if prune is not None else set()
+    outcomes = [_outcome(job, result, j in pruned) for j, (job, result) in enumerate(zip(run, results))]
     timings["outcomes"] = time.perf_counter() - started
     written = _finish(ctx, run, outcomes)
     timings["write"] = time.perf_counter() - started - timings["outcomes"]
     return written
+
+
+def _pruning(ctx: Context, run: Sequence[Job]) -> pruning.Pruning | None:
+    # The pruners of the run's searches, with their finished trials: read once, when the pass starts.
+    sweep_ids = sorted({job.sweep_id for job in run if job.sweep_id})
+    if not sweep_ids or batched.batch_key(run[0].variant, run[0].params) is None:
+        return None
+    found = ctx.store.retrying(lambda s: searches.pruning(session=s, sweep_ids=sweep_ids),
+                               f"pruners of sweeps {', '.join(sweep_ids)}")
+    return pruning.Pruning(run, found) if found else None
 
 
 def _failed(ctx: Context, run: Sequence[Job], step: int | None, kind: str, message: str) -> dict[str, str]:
@@ -199,23 +211,26 @@ def _failed(ctx: Context, run: Sequence[Job], step: int | None, kind: str, messa
                          for j in run])
 
 
-def _fit(run: Sequence[Job], on_progress: Callable[[int, int, list[float]], None], deadline: float
-         ) -> list[FitResult]:
-    # One job runs its variant's own loop; a batch runs the vectorised pass.
-    if len(run) == 1:
+def _fit(run: Sequence[Job], on_progress: Callable[[int, int, list[float]], None], deadline: float,
+         prune: pruning.Pruning | None = None) -> list[FitResult]:
+    # One job runs its variant's own loop; a batch (or a trial of a pruned search) the vectorised pass.
+    if len(run) == 1 and prune is None:
         job = run[0]
         return [registry.run(job.variant, job.params, deadline=deadline,
                              on_progress=lambda step, steps, loss: on_progress(step, steps, [loss]))]
     return batched.run_batch(run[0].variant, [job.params for job in run], on_progress=on_progress,
-                             deadline=deadline)
+                             deadline=deadline, prune=prune)
 
 
-def _outcome(job: Job, result: FitResult) -> jobs.Outcome:
+def _outcome(job: Job, result: FitResult, pruned: bool = False) -> jobs.Outcome:
     outcome = result.to_dict()
     outcome.update(measured(job.params, outcome["final_loss"]))
     if outcome["final_loss"] is None:
         return jobs.Outcome(job.id, job.attempts, JobStatus.DIVERGED.value, result=outcome,
                             error=divergence(outcome["loss_history"]), device=result.device)
+    if pruned:  # its result is the fit as it stood at the rung; step says how far it got
+        return jobs.Outcome(job.id, job.attempts, JobStatus.PRUNED.value, result=outcome, device=result.device,
+                            step=outcome["loss_history"][-1]["step"] + 1)
     return jobs.Outcome(job.id, job.attempts, JobStatus.SUCCEEDED.value, result=outcome, device=result.device)
 
 

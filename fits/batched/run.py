@@ -60,9 +60,14 @@ CPU_CHUNK_BYTES = {"module": 1 << 20, "nn": 1 << 20, "optim": 1 << 20, "tensor":
 ITEM_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8}
 
 
+# prune(step_done, losses): which jobs (indices) stop here, at a history point; see train_batch.
+Prune = Callable[[int, list], set]
+
+
 def run_batch(variant: str, params_list: Sequence[Mapping], on_progress: BatchProgress | None = None,
-              deadline: float | None = None) -> list[FitResult]:
-    """Run jobs with the same batch_key together; one FitResult per job, in order, each as registry.run would give."""
+              deadline: float | None = None, prune: Prune | None = None) -> list[FitResult]:
+    """Run jobs with the same batch_key together; one FitResult per job, in order, each as registry.run would
+    give (a job `prune` stopped: as it was at that history point)."""
     if not params_list:
         return []
     keys = {batch_key(variant, params) for params in params_list}
@@ -80,7 +85,7 @@ def run_batch(variant: str, params_list: Sequence[Mapping], on_progress: BatchPr
     size = max(1, budget // row_bytes)
     chunks = [BUILDERS[variant](params_list[i:i + size], data) for i in range(0, len(params_list), size)]
     runs = train_batch(chunks, len(params_list), steps=first["steps"], log_every=first["log_every"],
-                       on_progress=on_progress, deadline=deadline)
+                       on_progress=on_progress, deadline=deadline, prune=prune)
     return results(variant, runs, where)
 
 
@@ -102,12 +107,20 @@ def results(variant: str, runs: Sequence[tuple[list[float], Trace]], device: str
 
 def train_batch(chunks: Sequence[Stepper], size: int, *, steps: int, log_every: int,
                 on_progress: BatchProgress | None = None,
-                deadline: float | None = None) -> list[tuple[list[float], Trace]]:
+                deadline: float | None = None, prune: Prune | None = None) -> list[tuple[list[float], Trace]]:
     """Step every chunk `steps` times; (parameters, trace) per job. fits.loop.train's rules, per job:
     a job's history ends at its first non-finite logged loss (its parameters are kept as they were
-    there), the pass stops once every job has, and FitTimeout is raised past `deadline`."""
+    there), the pass stops once every job has, and FitTimeout is raised past `deadline`. At each history
+    point `prune` (after on_progress) may stop more jobs the same way; a chunk that can (Stepper.keep)
+    then steps only its jobs still going, so the pass gets cheaper."""
     points: list[tuple[int, list[float]]] = []  # (step, every job's loss) per history point
     stopped: dict[int, tuple[int, float, list[float]]] = {}  # job: (its points, loss, parameters)
+    chunks = list(chunks)
+    # The jobs (indices) each chunk's rows are, in order: rows leave a chunk when their jobs stop.
+    members, at = [], 0
+    for chunk in chunks:
+        members.append(list(range(at, at + len(chunk.values()))))
+        at += len(members[-1])
     in_callback = 0.0
     start = time.perf_counter()
     for t in range(steps):
@@ -117,18 +130,30 @@ def train_batch(chunks: Sequence[Stepper], size: int, *, steps: int, log_every: 
         losses = [chunk.step(logged or t == steps - 1) for chunk in chunks]
         if not logged:
             continue
-        values = gather(losses)  # the one host sync of a history point
+        values = spread(gather(losses), members, size)  # the one host sync of a history point
         points.append((t, values))
-        if not all(map(math.isfinite, values)):
-            stop(stopped, values, len(points), chunks)
+        if not all(map(math.isfinite, (v for j, v in enumerate(values) if j not in stopped))):
+            stop(stopped, values, len(points), chunks, members,
+                 {j for j, v in enumerate(values) if not math.isfinite(v)})
             if len(stopped) == size:
                 break  # every job has diverged: nothing is left to compute
-            values = [stopped[j][1] if j in stopped else v for j, v in enumerate(values)]
+        values = [stopped[j][1] if j in stopped else v for j, v in enumerate(values)]
+        points[-1] = (t, values)
         if on_progress is not None:
             called = time.perf_counter()
             on_progress(t + 1, steps, values)
             in_callback += time.perf_counter() - called
-    finals, parameters = gather(losses), gather([chunk.values() for chunk in chunks])
+        if prune is not None:
+            called = time.perf_counter()
+            pruned = {j for j in prune(t + 1, values) if j not in stopped}
+            in_callback += time.perf_counter() - called
+            if pruned:
+                stop(stopped, values, len(points), chunks, members, pruned)
+                if len(stopped) == size:
+                    break
+                chunks, members = shrink(chunks, members, stopped)
+    finals = spread(gather(losses), members, size) if losses and len(stopped) < size else [math.nan] * size
+    parameters = spread(gather([chunk.values() for chunk in chunks]), members, size)
     duration = time.perf_counter() - start - in_callback
     logged_steps = [t for t, _ in points]
     columns = list(zip(*(values for _, values in points))) or [()] * size  # columns[j]: job j's losses
@@ -139,13 +164,35 @@ def train_batch(chunks: Sequence[Stepper], size: int, *, steps: int, log_every: 
     return runs
 
 
-def stop(stopped: dict, values: list[float], count: int, chunks: Sequence[Stepper]) -> None:
-    """Close the history of each job whose loss just became non-finite, keeping its parameters."""
-    parameters = None
-    for j, value in enumerate(values):
-        if j not in stopped and not math.isfinite(value):
-            parameters = parameters or gather([chunk.values() for chunk in chunks])
-            stopped[j] = (count, value, parameters[j])
+def spread(rows: list, members: Sequence[Sequence[int]], size: int) -> list:
+    """Rows in chunk order, placed at their jobs' indices (None for a job no chunk steps any more)."""
+    placed: list = [None] * size
+    for j, row in zip((j for part in members for j in part), rows, strict=True):
+        placed[j] = row
+    return placed
+
+
+def stop(stopped: dict, values: list[float], count: int, chunks: Sequence[Stepper],
+         members: Sequence[Sequence[int]], jobs: set) -> None:
+    """Close the history of each of `jobs` at this point, keeping its parameters as they are."""
+    parameters = spread(gather([chunk.values() for chunk in chunks]), members, len(values))
+    for j in jobs:
+        if j not in stopped:
+            stopped[j] = (count, values[j], parameters[j])
+
+
+def shrink(chunks: list[Stepper], members: list[list[int]], stopped: dict) -> tuple[list, list]:
+    """Drop the stopped jobs' rows from every chunk that can, and the chunks left with none."""
+    kept_chunks, kept_members = [], []
+    for chunk, part in zip(chunks, members, strict=True):
+        rows = [r for r, j in enumerate(part) if j not in stopped]
+        if not rows:
+            continue
+        if chunk.keep is not None and len(rows) < len(part):
+            chunk, part = chunk.keep(rows), [part[r] for r in rows]
+        kept_chunks.append(chunk)
+        kept_members.append(part)
+    return kept_chunks, kept_members
 
 
 def gather(parts: Sequence) -> list:

@@ -10,10 +10,12 @@ from fits.data import Sample
 
 
 class Stepper(NamedTuple):
-    """One chunk of jobs being trained: its step and a view of its parameters."""
+    """One chunk of jobs being trained: its step, a view of its parameters, and (where the variant can)
+    `keep(rows)`: a Stepper of those rows alone, as they are now, so that a pass stops paying for the rest."""
 
     step: Callable[[bool], object]
     values: Callable[[], object]
+    keep: Callable[[list[int]], Stepper] | None = None
 
 
 def learning_rates(jobs: Sequence[Mapping], data: Sample) -> torch.Tensor:

@@ -94,8 +94,13 @@ def tensor_cubics(jobs: Sequence[Mapping], data: Sample) -> Stepper:
     design = power_rows(data.x, 3)
     minus_ones = -torch.ones(1, len(jobs), dtype=data.dtype, device=data.device)
     columns, folded = torch.cat([random_cubics(jobs, data).T, minus_ones]), fold(design, data.y, torch.cat)
-    cubic = columns[:4]
     twice_rates = 2.0 * learning_rates(jobs, data).T  # grad_y_pred = 2 (y_pred - y): the 2 is exact
+    return _tensor_stepper(columns, folded, design, twice_rates, data.device)
+
+
+def _tensor_stepper(columns, folded, design, twice_rates, device) -> Stepper:
+    # A job's whole state is its column (no optimizer state): keeping some jobs is keeping their columns.
+    cubic = columns[:4]
 
     def step(want_loss):
         residual = torch.mm(columns.T, folded)  # y_pred - y for every job
@@ -103,7 +108,11 @@ def tensor_cubics(jobs: Sequence[Mapping], data: Sample) -> Stepper:
         cubic.sub_(twice_rates * (design @ residual.T))  # grad_b_k = sum(grad_y_pred * x^k)
         return loss
 
-    return Stepper(replayed(step, data.device), lambda: cubic.T)
+    def keep(rows):
+        return _tensor_stepper(columns[:, rows].contiguous(), folded, design,
+                               twice_rates[:, rows].contiguous(), device)
+
+    return Stepper(replayed(step, device), lambda: cubic.T, keep)
 
 
 def autograd_cubics(jobs: Sequence[Mapping], data: Sample) -> Stepper:

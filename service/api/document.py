@@ -29,6 +29,10 @@ def job_document(job, queues=None) -> dict:
 def sweep_document(sweep, counts, best) -> dict:
     """The JSON document of one sweep: what it asked, how far its jobs are, and its best job."""
     done = sum(n for status, n in counts.items() if status not in ("queued", "running"))
+    search = None
+    if sweep.strategy != "grid":
+        asked = {k: v for k, v in (sweep.search or {}).items() if k not in ("base", "timeout_s")}
+        search = {**asked, "asked": sweep.asked, "ended": sweep.search_ended}
     return {
         "id": sweep.id,
         "variant": sweep.variant,
@@ -37,8 +41,15 @@ def sweep_document(sweep, counts, best) -> dict:
         "size": sweep.size,
         "created_at": iso(sweep.created_at),
         "counts": counts,
-        "finished": done == sweep.size,
+        # A search is finished once it stopped asking and every trial it asked has finished.
+        "finished": done == sweep.size and (sweep.strategy == "grid" or sweep.search_ended is not None),
+        "strategy": sweep.strategy,
+        "search": search,
+        "trials": {"asked": sweep.asked if search else sweep.size, "finished": done,
+                   "pruned": counts.get("pruned", 0)},
         "best": None if best is None else {"job_id": best.id, "final_loss": best.final_loss,
+                                           "excess_loss": best.excess_loss,
+                                           "relative_excess_loss": best.relative_excess_loss,
                                            "params": best.params},
         "jobs": f"/api/v1/jobs?sweep={sweep.id}",
     }

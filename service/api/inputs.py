@@ -5,11 +5,12 @@ from flask import request
 
 from fits import params as fit_params
 from fits.errors import ParamError
+from service.api import search
 from service.api.problems import Problem
 from service.webhooks import address
 
 SUBMIT_FIELDS = ("variant", "params", "timeout_s", "callback_url")
-SWEEP_FIELDS = ("variant", "params", "grid", "timeout_s", "callback_url")
+SWEEP_FIELDS = ("variant", "params", "grid", "timeout_s", "callback_url", "strategy")
 MAX_SWEEP_POINTS = 10_000  # one sweep's jobs are inserted in one transaction
 MAX_KEY = 200  # the idempotency_key column's width
 JSON = "application/json"
@@ -78,23 +79,33 @@ def submission(settings):
 
 
 def sweep_submission(settings):
-    """(variant, base params as sent, grid, resolved params of every point, timeout_s, callback_url) from a
-    POST /sweeps body. Without a seed in params or grid, every point gets the same chosen seed."""
+    """(variant, base params as sent, grid, resolved params of every point, timeout_s, callback_url, search)
+    from a POST /sweeps body. Without a seed in params or grid, every point gets the same chosen seed. A
+    random or tpe sweep has no points yet (the sweeper asks for them) and `search` says how; a grid's is None."""
     body = json_object(settings)
+    strategy = search.strategy(body)
+    # A search's end is not announced (yet): no callback_url; its trials come from the space, not a grid.
+    allowed = SWEEP_FIELDS if strategy == "grid" else ("variant", "params", "timeout_s", "strategy",
+                                                       *search.SEARCH_FIELDS)
     for key in body:
-        if key not in SWEEP_FIELDS:
-            raise Problem(422, f"unknown field; allowed: {', '.join(SWEEP_FIELDS)}", field=key)
-    for key in ("variant", "grid"):
+        if key not in allowed:
+            raise Problem(422, f"unknown field for a {strategy} sweep; allowed: {', '.join(allowed)}", field=key)
+    for key in ("variant", "grid") if strategy == "grid" else ("variant", "space"):
         if key not in body:
             raise Problem(422, "is required", field=key)
-    base, grid = body.get("params") or {}, body["grid"]
+    base = body.get("params") or {}
     try:
         variant = fit_params.variant_named(body["variant"])
         first = fit_params.resolve(variant.name, base)  # checks the base; chooses the shared seed
     except ParamError as err:
         raise Problem(422, err.detail, field=err.field) from None
-    points = _grid_points(grid, base, variant)
     shared = {**base, "seed": base.get("seed", first.get("seed"))} if "seed" in variant.params else base
+    timeout_s = _timeout(body.get("timeout_s"), settings)
+    if strategy != "grid":
+        found = {**search.search(body, variant, base, shared, settings), "strategy": strategy, "base": shared}
+        return variant.name, base, {}, [], timeout_s, None, found
+    grid = body["grid"]
+    points = _grid_points(grid, base, variant)
     resolved = []
     for point in points:
         try:
@@ -103,8 +114,7 @@ def sweep_submission(settings):
             name = err.field.removeprefix("params.")
             field = f"grid.{name}" if name in point else err.field
             raise Problem(422, f"{err.detail} (at grid point {point})", field=field) from None
-    timeout_s = _timeout(body.get("timeout_s"), settings)
-    return variant.name, base, grid, resolved, timeout_s, callback_url(body.get("callback_url"), settings)
+    return variant.name, base, grid, resolved, timeout_s, callback_url(body.get("callback_url"), settings), None
 
 
 def callback_url(value, settings):

@@ -106,7 +106,9 @@ def index():
 def create_sweep():
     """Record a sweep and one queued job per grid point, then enqueue them; 202 with its Location."""
     state = _state()
-    variant, base, grid, points, timeout_s, callback_url = inputs.sweep_submission(state.settings)
+    variant, base, grid, points, timeout_s, callback_url, search = inputs.sweep_submission(state.settings)
+    if search is not None:
+        return _create_search(state, variant, base, timeout_s, search)
     # A small sweep goes at a single job's priority; a large one waits behind both (service/queue.py).
     priority = HIGH_PRIORITY if len(points) <= state.settings.small_sweep_jobs else LOW_PRIORITY
     with state.sessions() as session:
@@ -128,6 +130,22 @@ def create_sweep():
     return response
 
 
+def _create_search(state, variant, base, timeout_s, search):
+    # A random or tpe sweep: recorded with no trial yet; the sweeper asks Optuna for them, in batches.
+    strategy = search.pop("strategy")
+    with state.sessions() as session:
+        planned = search["base"].get("steps", 1) * search["base"].get("samples", 1)
+        quota.admit(session, min(search["trials"], search["parallelism"]),
+                    min(search["trials"], search["parallelism"]) * planned)
+        sweep = sweeps.create_search(session=session, variant=variant, params=base, strategy=strategy,
+                                     search=search, timeout_s=timeout_s, owner=tenancy.caller().owner)
+        document = sweep_document(sweep, sweeps.counts(session=session, sweep_id=sweep.id), None)
+    response = jsonify(document)
+    response.status_code = 202
+    response.headers["Location"] = f"/api/v1/sweeps/{sweep.id}"
+    return response
+
+
 @blueprint.get("/sweeps/<sweep_id>")
 def show_sweep(sweep_id):
     """One sweep: its jobs' counts by status and its best job so far."""
@@ -136,7 +154,8 @@ def show_sweep(sweep_id):
         if not tenancy.visible(sweep):
             raise Problem(404, f"no sweep with id {sweep_id!r}", field="id")
         return jsonify(sweep_document(sweep, sweeps.counts(session=session, sweep_id=sweep.id),
-                                      sweeps.best(session=session, sweep_id=sweep.id)))
+                                      sweeps.best(session=session, sweep_id=sweep.id,
+                                                  by_excess=sweep.strategy != "grid")))
 
 
 @blueprint.post("/jobs/<job_id>/cancel")

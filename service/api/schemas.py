@@ -2,6 +2,7 @@
 from fits import catalog
 from fits.params import MAX_HISTORY_POINTS, MAX_STEPS_X_SAMPLES, rules
 from service.api.inputs import MAX_SWEEP_POINTS
+from service.api.search import MAX_CHOICES, MAX_PARALLELISM, MAX_RUNGS, MAX_TRIALS, PRUNERS, SEED_LIMIT, STRATEGIES
 from service.store.jobs import ID_PATTERN
 from service.store.models import DeliveryState, JobStatus
 from service.webhooks.address import MAX_URL
@@ -137,7 +138,47 @@ def _sweep_submission(variant, settings):
         "additionalProperties": {"type": "array", "items": {}, "minItems": 1},
         "description": f"parameter -> values to try; one job per combination, at most "
                        f"{MAX_SWEEP_POINTS} in all; a parameter is in params or grid, not both"}
-    body["required"] = [*body["required"], "grid"]
+    # A random or tpe sweep takes a space instead of a grid (the API says which is missing, with a 422).
+    # One object schema, not a oneOf of two: client generators make a model of it (the API checks which).
+    spec = {"type": "object", "additionalProperties": False,
+            "description": "{\"choices\": [...]}, or {\"low\", \"high\", \"log\"}",
+            "properties": {"choices": {"type": "array", "items": {}, "minItems": 1, "maxItems": MAX_CHOICES},
+                           "low": {"type": "number"}, "high": {"type": "number"},
+                           "log": {"type": "boolean", "description": "false when absent"}}}
+    body["properties"].update({
+        "strategy": {"type": "string", "enum": list(STRATEGIES),
+                     "description": "grid: one job per combination of `grid`; random or tpe: `trials` jobs "
+                                    "asked of Optuna's sampler by the sweeper, `parallelism` at a time"},
+        "space": {"type": "object", "minProperties": 1, "propertyNames": {"enum": names},
+                  "additionalProperties": spec,
+                  "description": "random/tpe: each parameter's choices, or its low/high range (log: sampled "
+                                 "on a log scale); not a parameter given in params"},
+        "trials": {"type": "integer", "minimum": 1, "maximum": MAX_TRIALS,
+                   "description": "random/tpe: how many trials (jobs) at most"},
+        "seed": {"type": "integer", "minimum": 0, "maximum": SEED_LIMIT - 1,
+                 "description": "random/tpe: the search's own seed (chosen when absent): the same seed and "
+                                "results ask the same trials"},
+        "parallelism": {"type": "integer", "minimum": 1, "maximum": MAX_PARALLELISM,
+                        "description": f"random/tpe: trials asked at once, run as vectorised batches; "
+                                       f"BATCH_SIZE ({settings.batch_size}) when absent"},
+        "pruner": {"type": "object", "additionalProperties": False, "required": ["kind", "rungs"],
+                   "properties": {
+                       "kind": {"type": "string", "enum": list(PRUNERS)},
+                       "rungs": {"type": "array", "minItems": 1, "maxItems": MAX_RUNGS,
+                                 "items": {"type": "integer", "minimum": 1},
+                                 "description": "increasing step counts below steps, each a multiple of "
+                                                "log_every: where the pruner looks"},
+                       "reduction_factor": {"type": "integer", "minimum": 2, "maximum": 100,
+                                            "description": "asha only: about 1 in this many trials goes on "
+                                                           "past each rung; 3 when absent"},
+                       "startup_trials": {"type": "integer", "minimum": 0,
+                                          "description": "median only: trials that finish before any is "
+                                                         "pruned; 5 when absent"}},
+                   "description": "random/tpe: stop lagging trials early (Optuna's ASHA or median pruner); a "
+                                  "pruned trial leaves its vectorised pass and ends `pruned`"},
+        "stop_at_excess": {"type": "number", "minimum": 0,
+                           "description": "random/tpe: stop asking, and cancel the queued trials, once a "
+                                          "trial's relative excess loss is at most this"}})
     return body
 
 
@@ -167,9 +208,23 @@ def _sweep():
         "size": {"type": "integer", "minimum": 1},
         "created_at": {"type": "string", "format": "date-time"},
         "counts": _object(counts),
-        "finished": {"type": "boolean"},
+        "finished": {"type": "boolean", "description": "every job ended (a search: and it stopped asking)"},
+        "strategy": {"type": "string", "enum": list(STRATEGIES)},
+        "search": {**_object({
+            "space": {"type": "object"}, "trials": {"type": "integer"}, "seed": {"type": "integer"},
+            "parallelism": {"type": "integer"}, "stop_at_excess": NUMBER_OR_NULL,
+            "pruner": {"type": ["object", "null"]},
+            "asked": {"type": "integer", "minimum": 0},
+            "ended": {"type": ["string", "null"],
+                      "description": "null while it asks; trials: all asked; target: stop_at_excess reached"}}),
+            "type": ["object", "null"], "description": "random/tpe: the search as asked, and where it is"},
+        "trials": _object({"asked": {"type": "integer", "minimum": 0},
+                           "finished": {"type": "integer", "minimum": 0},
+                           "pruned": {"type": "integer", "minimum": 0}}),
         "best": {**_object({"job_id": JOB_ID, "final_loss": {"type": "number"},
-                            "params": {"type": "object"}}), "type": ["object", "null"]},
+                            "excess_loss": NUMBER_OR_NULL, "relative_excess_loss": NUMBER_OR_NULL,
+                            "params": {"type": "object"}}), "type": ["object", "null"],
+                 "description": "the succeeded job of least final loss (a search: of least relative excess)"},
         "jobs": {"type": "string", "description": "the listing of the sweep's jobs"},
         "warnings": _warnings(),
     }, optional=("warnings",))

@@ -7,7 +7,7 @@ import urllib.parse
 from service.cli.client import DEFAULT_URL
 
 SORTS = ("created_at", "final_loss", "duration_s", "excess_loss", "relative_excess_loss")
-EXIT_CODES = """exit codes: 0 done; 1 with --wait, the job failed, diverged or was cancelled (for a sweep: no
+EXIT_CODES = """exit codes: 0 done; 1 with --wait, the job failed, diverged, was cancelled or pruned (for a sweep: no
 job succeeded); 2 bad usage; 3 fitq refused the request or could not be reached (one line on stderr
 says why); 130 Ctrl-C while waiting (the job goes on)."""
 

@@ -1,5 +1,6 @@
-"""The sweeper: sends again a queued job whose message is not in Redis, and gives a running job whose
-heartbeat went stale back to the queue (or fails it after MAX_ATTEMPTS). Safe to run several."""
+"""The sweeper: sends again a queued job whose message is not in Redis, gives a running job whose
+heartbeat went stale back to the queue (or fails it after MAX_ATTEMPTS), and drives random and tpe
+sweeps (service/ops/search.py). Safe to run several."""
 import json
 import logging
 import signal
@@ -17,6 +18,9 @@ from service.store.db import UNAVAILABLE, make_engine, make_sessionmaker, shown
 
 log = logging.getLogger("fitq.sweeper")
 LOCK = "fitq:sweeper:lock"
+# Between passes the open searches are looked at this often: a search waits this long, not a whole
+# SWEEP_INTERVAL_S, to ask its next batch once the last has finished (a few indexed reads when none is open).
+SEARCH_POLL_S = 0.5
 
 
 class Sweeper:
@@ -26,6 +30,7 @@ class Sweeper:
         self.settings, self.sessions, self.celery, self.broker = settings, sessions, celery, broker
         self.database_back_at = time.monotonic()  # heartbeats written during an outage were lost
         self.database_down = False
+        self.search_missing = False
 
     def sweep(self) -> dict:
         """One pass; returns what it did. Passes of several sweepers never overlap (a lock in Redis)."""
@@ -44,6 +49,7 @@ class Sweeper:
                 if time.monotonic() - self.database_back_at >= self.settings.stale_after_s:
                     self._stale(session, done)
                 self._missing(session, done)
+                self._search(session, done)
         except UNAVAILABLE:
             self.database_down = True
             raise
@@ -86,6 +92,24 @@ class Sweeper:
                 enqueue(self.celery, job)
                 done["resent"] += 1
 
+    def _search(self, session, done):
+        # Optuna is in the `search` extra: a sweeper without it drives no random or tpe sweep, and says so.
+        try:
+            from service.ops import search
+        except ImportError as err:
+            if not self.search_missing:
+                log.warning("sweeper: random and tpe sweeps wait: %s (pip install 'fitq[search]')", err)
+                self.search_missing = True
+            return
+        done.update(search.drive(session, self.celery, self.settings))
+
+    def searches_only(self) -> dict:
+        """Drive the open searches alone, between passes (their DB lease keeps drivers apart)."""
+        done: dict = {}
+        with self.sessions() as session:
+            self._search(session, done)
+        return done
+
     def messages(self) -> set:
         """Ids of the jobs with a live message in Redis: waiting in a queue, or delivered less than
         REDELIVER_AFTER_S ago and not acked yet."""
@@ -119,7 +143,7 @@ def run(settings) -> int:
         was_down = sweeper.database_down
         try:
             done = sweeper.sweep()
-            if any(done.get(k) for k in ("requeued", "failed", "resent")):
+            if any(done.get(k) for k in ("requeued", "failed", "resent", "asked", "ended")):
                 log.info("sweeper: %s", ", ".join(f"{k} {v}" for k, v in done.items()))
         except redis.RedisError as err:
             log.warning("sweeper: Redis unreachable (%s); next pass in %gs", type(err).__name__,
@@ -130,7 +154,14 @@ def run(settings) -> int:
                             settings.sweep_interval_s)
         except Exception:  # a bug must not stop recovery for good: log it, try again next pass
             log.exception("sweeper: pass failed")
-        stop.wait(settings.sweep_interval_s)
+        until = time.monotonic() + settings.sweep_interval_s
+        while not stop.wait(max(0.0, min(SEARCH_POLL_S, until - time.monotonic()))) and time.monotonic() < until:
+            try:
+                done = sweeper.searches_only()
+                if any(done.values()):
+                    log.info("sweeper: %s", ", ".join(f"{k} {v}" for k, v in done.items()))
+            except Exception:  # the next pass tries again, and says what is wrong
+                log.debug("sweeper: searches between passes failed", exc_info=True)
     engine.dispose()
     log.info("sweeper: stopped")
     return 0

@@ -32,6 +32,8 @@ class JobStatus(str, enum.Enum):
     FAILED = "failed"
     DIVERGED = "diverged"
     CANCELLED = "cancelled"
+    # A search trial its pruner stopped at a rung (its history kept up to there): finished, like the rest.
+    PRUNED = "pruned"
 
     @property
     def finished(self) -> bool:
@@ -152,6 +154,16 @@ class Sweep(Base):
     owner: Mapped[str] = mapped_column(String(64), server_default=LEGACY_OWNER)  # its submitter's owner
     # Where the sweep's end (its last job's) is POSTed; None for no webhook.
     callback_url: Mapped[str | None] = mapped_column(String(2048))
+    # grid (every point made at once), or random / tpe: trials asked by the sweeper in batches (0011).
+    strategy: Mapped[str] = mapped_column(String(16), server_default="grid", default="grid")
+    # An adaptive sweep's space, trials, seed, parallelism and stop_at_excess, as checked by the API.
+    search: Mapped[dict | None] = mapped_column(JSON)
+    asked: Mapped[int] = mapped_column(Integer, server_default="0", default=0)  # trials made so far
+    # Null while the sweeper still asks for trials; then "trials" (all asked) or "target" (stop_at_excess).
+    search_ended: Mapped[str | None] = mapped_column(String(16), index=True)
+    # The sweeper process driving the search, and until when: one driver at a time (a compare-and-set).
+    lease_holder: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class DeliveryState(str, enum.Enum):

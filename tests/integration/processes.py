@@ -12,7 +12,7 @@ import requests
 from service.ops.supervisor import die_with_parent
 
 REPO = Path(__file__).resolve().parents[2]
-TERMINAL = {"succeeded", "failed", "diverged", "cancelled"}
+TERMINAL = {"succeeded", "failed", "diverged", "cancelled", "pruned"}
 
 
 def free_port() -> int:

@@ -15,7 +15,7 @@ GENERATOR = Path(sys.executable).with_name("openapi-python-client")  # in the de
 # generator has no text type for image/svg+xml and would leave their answers out.
 CONFIG = {"project_name_override": "fitq-generated", "package_name_override": "fitq_generated",
           "post_hooks": [], "content_type_overrides": {"image/svg+xml": "application/octet-stream"}}
-FINISHED = {"succeeded", "failed", "diverged", "cancelled"}
+FINISHED = {"succeeded", "failed", "diverged", "cancelled", "pruned"}
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 import {events, get, post, query, variants} from "./api.js";
 import {ACTIVE, fill, h, moment, number, progress, seconds, shortId, status} from "./dom.js";
 
-const STATUSES = ["queued", "running", "succeeded", "failed", "diverged", "cancelled"];
+const STATUSES = ["queued", "running", "succeeded", "failed", "diverged", "cancelled", "pruned"];
 const ORDERS = [["-created_at", "newest first"], ["created_at", "oldest first"], ["final_loss", "lowest loss"],
                 ["-final_loss", "highest loss"], ["duration_s", "fastest"], ["-duration_s", "slowest"],
                 ["excess_loss", "closest to the optimum"], ["-excess_loss", "farthest from the optimum"]];
@@ -173,11 +173,20 @@ function filterForm(wanted, apply) {
 function sweepSummary(sweep) {
   const counts = Object.entries(sweep.counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(", ");
   const grid = Object.entries(sweep.grid).map(([k, vs]) => `${k} ∈ {${vs.join(", ")}}`).join(" × ");
+  // A random or tpe search: its space, and how far it has asked (the sweeper asks in batches).
+  const search = sweep.search;
+  const what = search
+    ? `${sweep.strategy} search over ${Object.keys(search.space).join(", ")}: ${sweep.trials.asked} of ` +
+      `${search.trials} trials asked, ${sweep.trials.pruned} pruned` +
+      (search.ended ? ` (ended: ${search.ended === "target" ? "target reached" : "all trials ran"})` : "")
+    : `${sweep.size} jobs: ${grid}`;
+  const excess = sweep.best && sweep.best.relative_excess_loss != null
+    ? `, ${number(sweep.best.relative_excess_loss)} above the optimum (relative)` : "";
   return h("div", {class: "card sweep"},
-    h("p", {}, h("strong", {}, `Sweep ${sweep.id}`), ` — ${sweep.variant}, ${sweep.size} jobs: ${grid}`),
+    h("p", {}, h("strong", {}, `Sweep ${sweep.id}`), ` — ${sweep.variant}, ${what}`),
     h("p", {}, sweep.finished ? "finished: " : "running: ", counts || "no jobs"),
     sweep.best ? h("p", {}, "best so far: ", h("a", {href: `#/jobs/${sweep.best.job_id}`}, shortId(sweep.best.job_id)),
-                   ` with loss ${number(sweep.best.final_loss)}`) : null);
+                   ` with loss ${number(sweep.best.final_loss)}${excess}`) : null);
 }
 
 /** The parameters a reader tells jobs apart by, in one line. */

@@ -68,7 +68,7 @@ def test_a_sweep_reports_counts_and_its_best_job(client, sweep, settings):
     body = client.get(f"/api/v1/sweeps/{sweep_id}").get_json()
 
     assert body["counts"] == {"queued": 3, "running": 0, "succeeded": 2, "failed": 0, "diverged": 1,
-                              "cancelled": 0}
+                              "cancelled": 0, "pruned": 0}
     assert body["best"]["job_id"] == listed[1]["id"] and body["best"]["final_loss"] == 8.9
     assert body["best"]["params"] == listed[1]["params"] and not body["finished"]
 
