@@ -10,7 +10,7 @@ $(BIN)/python:
 
 # Stamps re-run the install whenever pyproject.toml changes.
 $(VENV)/.run-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[worker,embedded]'
+	$(BIN)/pip install -q -e '.[worker,embedded,search]'
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
