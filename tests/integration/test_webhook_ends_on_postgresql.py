@@ -29,6 +29,9 @@ def _waiting_on_a_lock(sessions, timeout=30):
         while not watcher.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
                                       "AND datname = current_database()")):
             assert time.monotonic() < deadline, "the second transaction never waited for the sweep's lock"
+            # pg_stat_activity is read once per transaction (stats_fetch_consistency): a new one each look,
+            # or a first look before the second transaction waits is all this loop would ever see.
+            watcher.rollback()
             time.sleep(0.02)
 
 
