@@ -103,10 +103,12 @@ def died_here(job: Job, worker: str) -> bool:
                 and not alive(job.worker_pid))
 
 
-def alive(pid: int) -> bool:
+def alive(pid: int, proc: str = "/proc") -> bool:
     """Whether process `pid` runs (a zombie has exited); True when it cannot be told."""
+    # `proc` is where the process table is mounted: a test gives one that refuses reads, which a real
+    # /proc does only to a user it hides processes from (hidepid), never to root.
     try:
-        with open(f"/proc/{pid}/stat") as stat:
+        with open(f"{proc}/{pid}/stat") as stat:
             return stat.read().rpartition(")")[2].split()[0] != "Z"
     except FileNotFoundError:
         return False

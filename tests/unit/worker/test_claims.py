@@ -149,6 +149,14 @@ def test_a_process_that_exited_is_not_alive_even_before_it_is_reaped():
     assert not claims.alive(zombie.pid) and claims.alive(os.getpid())
 
 
+def test_a_process_whose_entry_cannot_be_read_is_taken_for_alive(tmp_path):
+    # Unreadable is not gone: calling it dead would run its job twice; the sweeper's stale heartbeat
+    # check still ends a job whose worker really died. Here the entry is a folder (EISDIR).
+    (tmp_path / "4242" / "stat").mkdir(parents=True)
+    assert claims.alive(4242, proc=str(tmp_path))
+    assert not claims.alive(4243, proc=str(tmp_path))  # no entry at all: gone
+
+
 def test_a_running_process_whose_name_holds_a_parenthesis_is_alive(tmp_path):
     # /proc/<pid>/stat shows the name in parentheses, unescaped: the state follows the LAST ")".
     program = tmp_path / "a) Z b"
