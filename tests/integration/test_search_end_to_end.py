@@ -1,6 +1,6 @@
 """Random and tpe sweeps on the real stack (API, sweeper, worker, PostgreSQL, Redis): the sweeper asks
 Optuna for batches of trials that run as vectorised passes, stops at a target, and survives its own
-death and an API restart mid-search."""
+death, a worker's and an API restart mid-search."""
 import os
 import re
 import signal
@@ -85,10 +85,18 @@ def test_stop_at_excess_cancels_the_queued_trials(stack):
                for t in _trials(stack, sweep) if t["status"] != "succeeded")
 
 
-def test_a_search_survives_its_sweeper_killed_and_the_api_restarted(stack):
-    url = _post(stack, params={"steps": 3000, "samples": 500}, strategy="tpe", trials=12, parallelism=4, seed=9,
-                space={"learning_rate": LR, "seed": {"choices": list(range(20))}})
-    _until(stack, url, lambda s: s["trials"]["asked"] >= 4)
+def test_a_search_survives_a_worker_and_its_sweeper_killed_and_the_api_restarted(stack):
+    # Passes of 2 trials of about a second each, so that the kill lands in the middle of one.
+    url = _post(stack, params={"steps": 100_000, "samples": 500, "log_every": 1000}, strategy="tpe", trials=8,
+                parallelism=4, seed=9, space={"learning_rate": LR, "seed": {"choices": list(range(20))}})
+    hit: list[str] = []
+
+    def mid_pass(sweep):  # the trials a worker is stepping now
+        hit[:] = [t["id"] for t in _trials(stack, sweep) if t["status"] == "running" and t["progress"]["step"] > 0]
+        return hit
+
+    _until(stack, url, mid_pass)
+    stack.workers[0].stop(signal.SIGKILL)  # the whole worker, mid-pass
     os.kill(stack.sweeper.proc.pid, signal.SIGKILL)
     stack.sweeper.proc.wait()
     stack.api.stop()
@@ -97,11 +105,14 @@ def test_a_search_survives_its_sweeper_killed_and_the_api_restarted(stack):
     time.sleep(1)
     assert stack.client.http.get(url).json()["trials"]["asked"] == 4  # nobody drives it meanwhile
     stack.sweeper = stack._start("sweeper")
+    stack.workers = [stack.add_worker()]
 
     sweep = _until(stack, url, lambda s: s["finished"])
 
-    assert sweep["search"]["ended"] == "trials" and sweep["trials"] == {"asked": 12, "finished": 12, "pruned": 0}
-    assert sweep["counts"]["succeeded"] == 12 and len(_trials(stack, sweep)) == 12
+    assert sweep["search"]["ended"] == "trials" and sweep["trials"] == {"asked": 8, "finished": 8, "pruned": 0}
+    trials = {t["id"]: t for t in _trials(stack, sweep)}
+    assert sweep["counts"]["succeeded"] == 8 and len(trials) == 8
+    assert all(trials[j]["attempts"] == 2 for j in hit)  # run again, not lost
 
 
 def test_a_tpe_sweep_with_asha_prunes_lagging_trials_and_reaches_its_target(stack):
