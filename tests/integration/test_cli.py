@@ -168,9 +168,12 @@ def test_cancel_stops_a_job_and_refuses_a_finished_one_in_one_line(waited, stack
 
 
 def test_ctrl_c_stops_waiting_not_the_job(stack, url):
+    # As from a terminal: a suite started in the background (`make test &`, nohup) ignores SIGINT, and
+    # a child inherits that, so Python would never raise KeyboardInterrupt and the wait would go on.
     proc = subprocess.Popen([str(FITQ), "submit", "tensor", "-p", "steps=1000000", "-p", "samples=100",
                              "-p", "log_every=1000", "--wait", "--url", url], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd="/")
+                            stderr=subprocess.PIPE, text=True, cwd="/",
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     first = proc.stderr.readline()  # the first progress line: it is waiting
     job_id = first.split()[1]
     proc.send_signal(signal.SIGINT)
