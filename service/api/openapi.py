@@ -166,6 +166,7 @@ OPERATIONS = {
                                  _ids(results.MAX_COMPARE, "the jobs to compare")),
     "results.loss_plot": Operation(200, TEXT, (400, 404, 503), (JOB_ID_PARAMETER,), media=SVG),
     "results.fit_plot": Operation(200, TEXT, (400, 404, 503), (JOB_ID_PARAMETER,), media=SVG),
+    "results.best_plot": Operation(200, TEXT, (400, 404, 503), (SWEEP_ID_PARAMETER,), media=SVG),
     "results.losses_plot": Operation(200, TEXT, (400, 404, 503),
                                      _ids(results.MAX_OVERLAY, "the curves to draw"), media=SVG),
     "api.healthz": Operation(200, HEALTH),
