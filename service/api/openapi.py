@@ -125,8 +125,8 @@ JOB_EVENTS = _event(("progress", "status", "end"), r"^(-1|[0-9]+)(\.[a-z]+)?$", 
 SWEEP_EVENTS = _event(("job", "counts", "best", "end"), "^[0-9]+$", (
     "Server-Sent Events. `job` for each job that finishes ({id, status, params, final_loss, duration_s, "
     "error}), `counts` (jobs by status) when they change, `best` ({job_id, final_loss, params}) when the "
-    "best job changes, then `end` ({counts}) when every job has finished. Each id is the number of "
-    "finished jobs sent so far."))
+    "best job changes, then `end` ({counts}) when every job has finished (a search's: once it has stopped "
+    "asking too). Each id is the number of finished jobs sent so far."))
 JOBS_EVENTS = _event(("progress", "status", "end"), None, (
     "Server-Sent Events of several jobs. `progress` when a job's newest history point moves ({id, step, "
     "steps, loss}; the points in between are on the job's own stream), `status` on each status change "
@@ -166,6 +166,7 @@ OPERATIONS = {
                                  _ids(results.MAX_COMPARE, "the jobs to compare")),
     "results.loss_plot": Operation(200, TEXT, (400, 404, 503), (JOB_ID_PARAMETER,), media=SVG),
     "results.fit_plot": Operation(200, TEXT, (400, 404, 503), (JOB_ID_PARAMETER,), media=SVG),
+    "results.best_plot": Operation(200, TEXT, (400, 404, 503), (SWEEP_ID_PARAMETER,), media=SVG),
     "results.losses_plot": Operation(200, TEXT, (400, 404, 503),
                                      _ids(results.MAX_OVERLAY, "the curves to draw"), media=SVG),
     "api.healthz": Operation(200, HEALTH),

@@ -101,12 +101,14 @@ def sweep_events(sweep_id):
         sweep = sweeps.get(session=session, sweep_id=sweep_id) if jobs.is_id(sweep_id) else None
         if not tenancy.visible(sweep):
             raise Problem(404, f"no sweep with id {sweep_id!r}", field="id")
-        size = sweep.size
     listener = state.hub.listen([sweep_channel(sweep_id)])
     seen = {"sent": sent, "counts": None, "best": None}
 
     def one_pass():
         with state.sessions() as session:
+            # Read each pass: a search's size becomes what it asked when it stops (at its target, say).
+            sweep = sweeps.get(session=session, sweep_id=sweep_id)
+            size, asking = sweep.size, sweep.strategy != "grid" and sweep.search_ended is None
             counts = sweeps.counts(session=session, sweep_id=sweep_id)
             done = []
             while True:  # every job finished since the last pass, a page at a time
@@ -126,7 +128,7 @@ def sweep_events(sweep_id):
             seen["best"] = best.id
             chunks.append(sse.event("best", {"job_id": best.id, "final_loss": best.final_loss,
                                              "params": best.params}, str(seen["sent"])))
-        over = seen["sent"] >= size
+        over = seen["sent"] >= size and not asking
         if over:
             chunks.append(sse.event("end", {"counts": counts}, str(seen["sent"])))
         return chunks, over

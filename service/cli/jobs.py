@@ -4,7 +4,7 @@ import functools
 import itertools
 import sys
 
-from fitq_client import Job
+from fitq_client import Job, Sweep
 from fitq_client.polling import until
 from service.cli import tables
 from service.cli.client import ApiError, Client
@@ -92,15 +92,31 @@ def compare(client, args):
     print("\n".join(tables.compare_lines(items)))
 
 
+def _sweep_body(args):
+    # POST /sweeps as given: a grid, or a search's fields; what is left out takes the API's default, and the
+    # API checks them together (a 422 naming the field: `grid: is required`, `pruner.kind: ...`).
+    body = {"variant": args.variant, "params": _params(args), "grid": dict(args.grid) or None,
+            "strategy": args.strategy, "space": dict(args.space) or None, "trials": args.trials,
+            "seed": args.search_seed, "parallelism": args.parallelism, "stop_at_excess": args.stop_at_excess,
+            "timeout_s": args.timeout}
+    pruner = {"kind": args.pruner, "rungs": args.rungs, "reduction_factor": args.reduction_factor,
+              "startup_trials": args.startup_trials}
+    if any(v is not None for v in pruner.values()):
+        body["pruner"] = {k: v for k, v in pruner.items() if v is not None}
+    return {k: v for k, v in body.items() if v is not None}
+
+
 @command
 def sweep(client, args):
-    """Create a sweep; with --wait, follow it and print its best job."""
-    made = client.sweep(args.variant, dict(args.grid), _params(args), timeout_s=args.timeout)
+    """Create a sweep (a grid, or a random or tpe search); with --wait, follow it and print its best job."""
+    made = Sweep(client.transport, client.post("/api/v1/sweeps", _sweep_body(args)), client.jobs)
     _warn(made)
+    search = made.document.get("search")
     if not args.wait:
         print(made.id)
-        print(f"fitq: sweep {made.id}: {made.size} jobs; `fitq jobs --sweep {made.id}` lists them",
-              file=sys.stderr)
+        what = f"{made.size} jobs" if search is None else \
+            f"a {made.document['strategy']} search of up to {search['trials']} trials, {search['parallelism']} a batch"
+        print(f"fitq: sweep {made.id}: {what}; `fitq jobs --sweep {made.id}` lists them", file=sys.stderr)
         return 0
     progress = Progress()
     _announce(progress, f"sweep {made.id}")
@@ -111,14 +127,14 @@ def sweep(client, args):
         return _interrupted(progress, f"sweep {made.id}", f"fitq jobs --sweep {made.id}")
     finally:
         progress.close()
-    print(f"sweep {made.id}: {made.size} jobs, {_counts(made.counts)}")
-    best = made.best()
+    print(f"sweep {made.id}: {_size(made.document)}, {_counts(made.counts)}")
+    best = made.best()  # a search's is the trial of least relative excess loss, a grid's of least final loss
     if best is None:
         print(f"fitq: no job of sweep {made.id} succeeded; `fitq jobs --sweep {made.id}` lists them",
               file=sys.stderr)
         return EXIT_JOB
     print("best:")
-    print("\n".join(tables.result_lines(best.document)))
+    print("\n".join(tables.best_lines(best.document)))
 
 
 @command
@@ -171,6 +187,14 @@ def _interrupted(progress, what, look):
     progress.close()
     print(f"fitq: stopped waiting; {what} goes on: `{look}` to look it up again", file=sys.stderr)
     return EXIT_INTERRUPTED
+
+
+def _size(sweep):
+    search = sweep.get("search")
+    if search is None:
+        return f"{sweep['size']} jobs"
+    ended = {"target": "stopped at its target", "trials": "all asked"}.get(search.get("ended"), "still asking")
+    return f"{sweep['strategy']} search, {sweep['trials']['asked']} of {search['trials']} trials ({ended})"
 
 
 def _counts(counts):

@@ -179,8 +179,8 @@ COMMANDS = {
     "show": (cli_jobs.show, "show one job from the API", False, cli_options.one_job),
     "compare": (cli_jobs.compare, "compare jobs side by side, with the least-squares optimum", False,
                 cli_options.compare_arguments),
-    "sweep": (cli_jobs.sweep, "submit a grid of jobs to the API; --wait prints the best", False,
-              cli_options.sweep_arguments),
+    "sweep": (cli_jobs.sweep, "submit a grid of jobs, or a random or tpe search, to the API; --wait prints "
+              "the best", False, cli_options.sweep_arguments),
     "cancel": (cli_jobs.cancel, "cancel a queued or running job", False, cli_options.one_job),
     "whoami": (cli_jobs.whoami, "what the token may do: its owner and scopes", False,
                cli_options.connection_only),

@@ -7,6 +7,8 @@ import urllib.parse
 from service.cli.client import DEFAULT_URL
 
 SORTS = ("created_at", "final_loss", "duration_s", "excess_loss", "relative_excess_loss")
+STRATEGIES = ("grid", "random", "tpe")  # POST /sweeps's strategy; docs/search.md
+PRUNERS = ("asha", "median")
 EXIT_CODES = """exit codes: 0 done; 1 with --wait, the job failed, diverged, was cancelled or pruned (for a sweep: no
 job succeeded); 2 bad usage; 3 fitq refused the request or could not be reached (one line on stderr
 says why); 130 Ctrl-C while waiting (the job goes on)."""
@@ -35,6 +37,24 @@ def axis(text):
     if not isinstance(values, list):
         raise argparse.ArgumentTypeError(f"{text!r}: the values are not a JSON list")
     return name, values
+
+
+def dimension(text):
+    """NAME=LOW:HIGH or NAME=LOW:HIGH:log (a range), or NAME=V1,V2,... (choices) for --space."""
+    name, raw = pair(text)
+    if raw.startswith("[") or ":" not in raw:
+        return name, {"choices": axis(text)[1]}
+    parts = raw.split(":")
+    if len(parts) not in (2, 3) or "" in parts[:2] or parts[2:] not in ([], ["log"]):
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=LOW:HIGH, NAME=LOW:HIGH:log or NAME=V1,V2,...")
+    return name, {"low": value(parts[0]), "high": value(parts[1]), **({"log": True} if parts[2:] else {})}
+
+
+def steps(text):
+    """S1,S2,... for --rungs: step counts."""
+    if not all(part.isdigit() for part in text.split(",")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not step counts, comma-separated, e.g. 100,300")
+    return [int(part) for part in text.split(",")]
 
 
 def url(text):
@@ -77,10 +97,29 @@ def submit_arguments(parser):
 
 
 def sweep_arguments(parser):
-    """VARIANT, --param NAME=VALUE ..., --grid NAME=V1,V2,... (one per axis), --timeout, --wait."""
+    """VARIANT, --param NAME=VALUE ..., --grid NAME=V1,V2,... (one per axis), or --strategy random|tpe with
+    --space and the search's options; --timeout, --wait. The API checks them together (docs/search.md)."""
     _fit(parser)
-    parser.add_argument("-g", "--grid", type=axis, action="append", required=True, metavar="NAME=V1,V2,...",
+    parser.add_argument("-g", "--grid", type=axis, action="append", default=[], metavar="NAME=V1,V2,...",
                         help="an axis of the grid (repeat for more): one job per combination")
+    search = parser.add_argument_group("search", "a random or tpe sweep: trials asked in batches by the sweeper")
+    search.add_argument("--strategy", choices=STRATEGIES, help="grid (the default), random or tpe")
+    search.add_argument("--space", type=dimension, action="append", default=[],
+                        metavar="NAME=LOW:HIGH[:log] | NAME=V1,V2,...",
+                        help="a parameter to search (repeat for more): a range, log-scaled with :log, or choices")
+    search.add_argument("--trials", type=_positive, metavar="N", help="at most this many trials")
+    search.add_argument("--search-seed", type=_natural, metavar="N",
+                        help="the search's own seed (default: chosen, and shown by the API)")
+    search.add_argument("--parallelism", type=_positive, metavar="N",
+                        help="trials asked at once, run as one batch (default: the API's BATCH_SIZE)")
+    search.add_argument("--stop-at-excess", type=_excess, metavar="R",
+                        help="stop once a trial's relative excess loss is at most R (0.01: within 1%%)")
+    search.add_argument("--pruner", choices=PRUNERS, help="stop lagging trials at the rungs")
+    search.add_argument("--rungs", type=steps, metavar="S1,S2,...",
+                        help="the pruner's rungs: increasing steps, each a multiple of log_every")
+    search.add_argument("--reduction-factor", type=_positive, metavar="N", help="asha's (default 3)")
+    search.add_argument("--startup-trials", type=_natural, metavar="N",
+                        help="median's: trials that finish before it prunes (default 5)")
     _connection(parser)
 
 
@@ -116,6 +155,22 @@ def _positive(text):
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
     return int(text)
+
+
+def _natural(text):
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer of 0 or more")
+    return int(text)
+
+
+def _excess(text):
+    try:
+        number = float(text)
+    except ValueError:
+        number = float("nan")
+    if not number >= 0 or number == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a relative excess loss: a finite number of 0 or more")
+    return number
 
 
 def connection_only(parser):

@@ -63,6 +63,14 @@ def result_lines(job):
     return record([("job", job["id"]), ("variant", job["variant"]), ("status", job["status"]), *outcome(job)])
 
 
+def best_lines(job):
+    """The table `fitq sweep --wait` prints of the best job: the result's, with its params and relative excess."""
+    result = job.get("result") or {}
+    return record([("job", job["id"]), ("variant", job["variant"]), ("status", job["status"]),
+                   ("params", assignments(job.get("params"))),
+                   ("relative excess", number(result.get("relative_excess_loss"))), *outcome(job)])
+
+
 def job_lines(job):
     """Everything `fitq show` prints about one job."""
     progress, result = job.get("progress") or {}, job.get("result") or {}

@@ -74,6 +74,15 @@ def best(*, session: Session, sweep_id: str, by_excess: bool = False) -> Job | N
                            .order_by(column, Job.id).limit(1)).first()
 
 
+def outcomes(*, session: Session, sweep_id: str) -> list[tuple[str, float | None]]:
+    """(status, relative excess loss) of each of the sweep's finished jobs, in the order they finished: what
+    its best-so-far plot draws, without reading any job's result."""
+    done = [s.value for s in JobStatus if s.finished]
+    return [(status, excess) for status, excess in session.execute(
+        select(Job.status, Job.relative_excess_loss).where(Job.sweep_id == sweep_id, Job.status.in_(done))
+        .order_by(Job.finished_at, Job.id))]
+
+
 FINISHED_PAGE = 500
 
 

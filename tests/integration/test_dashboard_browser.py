@@ -174,7 +174,7 @@ def test_the_list_polls_when_its_stream_cannot_be_opened(stack, page):
     assert len(_listings(asked)) >= 2
 
 
-def test_a_sweep_from_the_form_is_compared_in_one_plot_and_table(stack, page):
+def test_a_sweep_from_the_form_is_plotted_and_compared_in_one_plot_and_table(stack, page):
     page.goto(f"{stack.client.base}/#/submit?mode=sweep")
     page.select_option("select[name=variant]", "tensor")
     page.fill("input[name='params.steps']", "300")
@@ -188,6 +188,9 @@ def test_a_sweep_from_the_form_is_compared_in_one_plot_and_table(stack, page):
         expect(rows.nth(i)).to_have_attribute("data-status", "succeeded", timeout=WAIT_MS)
         rows.nth(i).get_by_role("checkbox").check()
     expect(page.locator(".sweep")).to_contain_text("2 succeeded")
+    # The sweep card's plot: the best relative excess loss, a point per finished trial.
+    best = page.locator(".sweep figure.best svg path[data-series='best so far']")
+    expect(best).to_have_attribute("d", re.compile(r"^M[^M]*L[^ML]*$"))  # 2 points, one line
     page.get_by_role("button", name="Compare selected (2)").click()
 
     page.wait_for_url(re.compile(r"#/compare\?ids="))

@@ -10,6 +10,7 @@ import pytest
 
 from service.store.migrate import upgrade
 from tests.integration.faults import Faults
+from tests.integration.test_cli import fitq, record
 
 LR = {"low": 1e-7, "high": 3e-6, "log": True}
 
@@ -70,6 +71,24 @@ def test_a_tpe_sweep_stops_once_a_trial_is_within_its_target(stack):
     assert sweep["search"]["ended"] == "target" and sweep["trials"]["asked"] < 40
     assert sweep["best"]["relative_excess_loss"] <= 0.01
     assert sweep["size"] == sweep["trials"]["asked"] == len(_trials(stack, sweep))
+
+
+def test_fitq_sweep_waits_for_a_search_stopped_at_its_target_and_prints_its_best_trial(stack):
+    # Any finished trial is within 1e9 of the optimum: the search stops after its first batch, short of its
+    # trials, and the CLI's wait (the sweep's stream) ends there.
+    done = fitq("sweep", "tensor", "-p", "steps=300", "-p", "samples=200", "--strategy", "random", "--space",
+                "learning_rate=1e-7:3e-6:log", "--trials", "4", "--parallelism", "2", "--search-seed", "2",
+                "--stop-at-excess", "1e9", "--wait", "--url", stack.client.base)
+
+    assert done.returncode == 0, done.stderr
+    sweep_id = done.stdout.split()[1].rstrip(":")
+    sweep = stack.client.http.get(f"{stack.client.base}/api/v1/sweeps/{sweep_id}").json()
+    assert sweep["finished"] and sweep["search"]["ended"] == "target"
+    assert done.stdout.splitlines()[0].startswith(
+        f"sweep {sweep_id}: random search, {sweep['trials']['asked']} of 4 trials (stopped at its target), ")
+    table = record(done.stdout.split("best:\n", 1)[1])
+    assert table["job"] == sweep["best"]["job_id"] and table["status"] == "succeeded"
+    assert float(table["relative excess"]) == pytest.approx(sweep["best"]["relative_excess_loss"], rel=1e-7)
 
 
 def test_stop_at_excess_cancels_the_queued_trials(stack):

@@ -1,4 +1,4 @@
-"""The HTTP API, v1, on what jobs produced: loss history export, compare, predict and plots."""
+"""The HTTP API, v1, on what jobs produced: loss history export, compare, predict and plots (a sweep's too)."""
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from fits.params import MAX_HISTORY_POINTS
@@ -6,10 +6,11 @@ from service.api.guards import tenancy
 from service.api.listing import NUMBER, bounded
 from service.api.problems import Problem
 from service.api.results import plots
+from service.api.results.best import best_chart
 from service.api.results.compare import compared
 from service.api.results.history import csv_text, downsample
 from service.api.results.polynomial import finite_value
-from service.store import jobs, query
+from service.store import jobs, query, sweeps
 from service.store.models import JobStatus
 
 blueprint = Blueprint("results", __name__)
@@ -80,6 +81,17 @@ def losses_plot():
     """Several jobs' loss curves over each other, with a legend (SVG)."""
     _only("ids")
     return _svg(plots.losses_chart(_jobs(MAX_OVERLAY)))
+
+
+@blueprint.get("/sweeps/<sweep_id>/plots/best.svg")
+def best_plot(sweep_id):
+    """The best relative excess loss of a sweep's trials against how many have finished, with its target (SVG)."""
+    _only()
+    with current_app.extensions["fitq"].sessions() as session:
+        sweep = sweeps.get(session=session, sweep_id=sweep_id) if jobs.is_id(sweep_id) else None
+        if not tenancy.visible(sweep):
+            raise Problem(404, f"no sweep with id {sweep_id!r}", field="id")
+        return _svg(best_chart(sweep, sweeps.outcomes(session=session, sweep_id=sweep.id)))
 
 
 def _only(*names):

@@ -1,6 +1,7 @@
 // #/?variant=&status=&sweep=&order_by=&cursor=: the jobs, live while any of them is queued or running:
 // one event stream of the unfinished jobs shown updates their rows (polling only if it cannot be opened).
-import {events, get, post, query, variants} from "./api.js";
+// With a sweep, a card above them: its summary and its best relative excess loss against trials finished.
+import {events, get, plot, post, query, variants} from "./api.js";
 import {ACTIVE, fill, h, moment, number, progress, seconds, shortId, status} from "./dom.js";
 
 const STATUSES = ["queued", "running", "succeeded", "failed", "diverged", "cancelled", "pruned"];
@@ -20,7 +21,14 @@ export function show({view, params, fail, recover, go}) {
   const rows = h("tbody");
   const compareButton = h("button", {type: "button", onclick: () => go(`#/compare?ids=${[...selected].join(",")}`)});
   const pager = h("p", {class: "pager"});
-  const sweep = h("div");
+  const about = h("div");
+  const bestPlot = h("div", {class: "plot-box"}, h("p", {class: "muted"}, "Loading the plot…"));
+  const sweep = wanted.sweep
+    ? h("div", {class: "card sweep"}, about, h("figure", {class: "plot best"}, bestPlot,
+        h("figcaption", {}, "Best relative excess loss against trials finished (log scale)")))
+    : h("div");
+  let plotted = null; // the trials finished the plot was drawn for: a new one redraws it
+  let plotting = null; // the sweep to draw next, while a plot is on its way (one at a time)
   let timer = null;
   let stopped = false;
   const shown = new Map(); // id -> the job as its row shows it
@@ -73,7 +81,7 @@ export function show({view, params, fail, recover, go}) {
     if (document.hidden) { timer = setTimeout(load, LIVE_MS); return; }
     try {
       const page = await get(`jobs?${query({...wanted, cursor})}`);
-      if (wanted.sweep) fill(sweep, sweepSummary(await get(`sweeps/${wanted.sweep}`)));
+      if (wanted.sweep) showSweep(await get(`sweeps/${wanted.sweep}`));
       if (stopped) return;
       recover("list");
       shown.clear();
@@ -131,8 +139,26 @@ export function show({view, params, fail, recover, go}) {
     for (const i of LIVE_CELLS) cells[i].replaceWith(fresh[i]);
     if (!before || before.status !== job.status) cells[9].replaceWith(fresh[9]); // no Cancel once finished
     if (wanted.sweep && !ACTIVE.has(job.status)) {
-      get(`sweeps/${wanted.sweep}`).then((s) => { if (!stopped) fill(sweep, sweepSummary(s)); }).catch(() => {});
+      get(`sweeps/${wanted.sweep}`).then((s) => { if (!stopped) showSweep(s); }).catch(() => {});
     }
+  }
+
+  function showSweep(s) {
+    fill(about, sweepSummary(s));
+    if (plotting) plotting = s; // drawn once the plot on its way has arrived
+    else if (s.trials.finished !== plotted) drawBest(s);
+  }
+
+  function drawBest(s) {
+    plotted = s.trials.finished;
+    plotting = s;
+    plot(`sweeps/${s.id}/plots/best.svg`).then((svg) => stopped || fill(bestPlot, svg)).catch((err) => {
+      if (!stopped) { fill(bestPlot, h("p", {class: "muted"}, "No plot.")); fail(err); }
+    }).finally(() => {
+      const next = plotting;
+      plotting = null;
+      if (!stopped && next !== s && next.trials.finished !== plotted) drawBest(next);
+    });
   }
 
   function advanced({id, step, steps}) {
@@ -171,6 +197,7 @@ function filterForm(wanted, apply) {
 }
 
 function sweepSummary(sweep) {
+  // The card's text: what the sweep asked, how far its jobs are, and its best job.
   const counts = Object.entries(sweep.counts).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`).join(", ");
   const grid = Object.entries(sweep.grid).map(([k, vs]) => `${k} ∈ {${vs.join(", ")}}`).join(" × ");
   // A random or tpe search: its space, and how far it has asked (the sweeper asks in batches).
@@ -182,11 +209,11 @@ function sweepSummary(sweep) {
     : `${sweep.size} jobs: ${grid}`;
   const excess = sweep.best && sweep.best.relative_excess_loss != null
     ? `, ${number(sweep.best.relative_excess_loss)} above the optimum (relative)` : "";
-  return h("div", {class: "card sweep"},
+  return [
     h("p", {}, h("strong", {}, `Sweep ${sweep.id}`), ` — ${sweep.variant}, ${what}`),
     h("p", {}, sweep.finished ? "finished: " : "running: ", counts || "no jobs"),
     sweep.best ? h("p", {}, "best so far: ", h("a", {href: `#/jobs/${sweep.best.job_id}`}, shortId(sweep.best.job_id)),
-                   ` with loss ${number(sweep.best.final_loss)}${excess}`) : null);
+                   ` with loss ${number(sweep.best.final_loss)}${excess}`) : null];
 }
 
 /** The parameters a reader tells jobs apart by, in one line. */

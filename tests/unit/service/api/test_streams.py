@@ -1,12 +1,15 @@
 """GET /api/v1/jobs/<id>/events and /sweeps/<id>/events on finished work: replayed at once and closed;
 resumed after Last-Event-ID; unknown ids and bad ids answered as problems before any stream starts."""
+import itertools
 import json
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, update
 from sqlalchemy.orm import Session
 
-from service.store import jobs, points
+from service.store import jobs, points, searches
+from service.store.models import Sweep
+from tests.unit.service import stored
 
 pytestmark = pytest.mark.usefixtures("redis_db")
 
@@ -97,3 +100,29 @@ def test_a_finished_sweep_sends_each_job_its_counts_best_and_end(client, store):
     assert events[2][2]["succeeded"] == 2 and events[3][2]["job_id"] == ids[1]
     resumed = parse(client.get(f"/api/v1/sweeps/{sweep_id}/events", headers={"Last-Event-ID": "1"}).get_data(True))
     assert [(name, data.get("id")) for name, _, data in resumed][:1] == [("job", events[1][2]["id"])]
+
+
+@pytest.mark.parametrize("trials", [2, 10])
+def test_a_search_ends_its_stream_once_it_stops_asking(make_app, trials):
+    # Opened while the search asks: it ends once the search has stopped, with every trial it asked finished;
+    # not before (all 2 trials finished, but the sweeper has not ended it yet), and not at the 10 trials it
+    # might have asked when it stops short of them, at its target.
+    app = make_app(stream_poll_s=0.05, stream_keepalive_s=0.1)
+    client = app.test_client()
+    sweep_id = client.post("/api/v1/sweeps", json={
+        "variant": "tensor", "params": {"samples": 50, "steps": 100}, "strategy": "tpe", "trials": trials,
+        "space": {"learning_rate": {"low": 1e-7, "high": 3e-6}}, "stop_at_excess": 0.5}).get_json()["id"]
+    with app.extensions["fitq"].sessions() as session:
+        session.execute(update(Sweep).where(Sweep.id == sweep_id).values(asked=2))
+        session.commit()
+    for _ in range(2):
+        stored.store(app, outcome={**stored.result(), "relative_excess_loss": 0.1}, sweep_id=sweep_id)
+    response = client.get(f"/api/v1/sweeps/{sweep_id}/events", buffered=False)
+    chunks = iter(response.response)
+    assert b"event: best" in b"".join(itertools.islice(chunks, 4))  # job, job, counts, best
+    assert b"".join(itertools.islice(chunks, 2)) == b": keep-alive\n\n" * 2  # not over yet
+    with app.extensions["fitq"].sessions() as session:
+        searches.end(session=session, sweep_id=sweep_id, reason="target")
+    rest = b"".join(itertools.islice(chunks, 20))  # keep-alives every 0.1 s until it ends: not 20 of them
+    response.close()
+    assert b"event: end" in rest

@@ -43,7 +43,7 @@ def test_each_route_lists_its_parameters_and_media_types(doc):
     assert {p["name"] for p in history["parameters"]} == {"job_id", "max_points", "format"}
     assert "409" in history["responses"] and "409" in paths["/api/v1/jobs/{job_id}/predict"]["get"]["responses"]
     for path in ("/api/v1/jobs/{job_id}/plots/loss.svg", "/api/v1/jobs/{job_id}/plots/fit.svg",
-                 "/api/v1/plots/losses.svg"):
+                 "/api/v1/plots/losses.svg", "/api/v1/sweeps/{sweep_id}/plots/best.svg"):
         assert list(paths[path]["get"]["responses"]["200"]["content"]) == ["image/svg+xml"]
     (ids,) = paths["/api/v1/compare"]["get"]["parameters"]
     assert ids["required"] and ids["schema"]["pattern"].endswith(f"{{0,{results.MAX_COMPARE - 1}}}$")
