@@ -151,7 +151,8 @@ def train_batch(chunks: Sequence[Stepper], size: int, *, steps: int, log_every: 
                 stop(stopped, values, len(points), chunks, members, pruned)
                 if len(stopped) == size:
                     break
-                chunks, members = shrink(chunks, members, stopped)
+                if t < steps - 1:  # after the last step the final losses are read from these chunks
+                    chunks, members = shrink(chunks, members, stopped)
     finals = spread(gather(losses), members, size) if losses and len(stopped) < size else [math.nan] * size
     parameters = spread(gather([chunk.values() for chunk in chunks]), members, size)
     duration = time.perf_counter() - start - in_callback

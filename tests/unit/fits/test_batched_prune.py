@@ -161,6 +161,18 @@ def test_rows_leave_each_of_several_chunks(variant, monkeypatch):
         assert_same_run(pruned[j], full[j], rel(variant))
 
 
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_pruning_at_the_last_history_point_ends_those_jobs_there(variant):
+    batch = jobs(variant)
+
+    full = batched.run_batch(variant, batch)
+    pruned = batched.run_batch(variant, batch, prune=at({300: {1}}))
+
+    assert pruned[1].loss_history == full[1].loss_history
+    assert pruned[1].final_loss == full[1].final_loss
+    assert [r.loss_history for r in pruned] == [r.loss_history for r in full]
+
+
 def test_pruning_every_job_ends_the_pass():
     results = batched.run_batch("tensor", jobs("tensor"), prune=lambda step, losses: set(range(4)))
 
