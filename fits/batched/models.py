@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 
@@ -22,6 +22,14 @@ class Polynomial3Batch(torch.nn.Module):
         # Stacked as (4, B) and transposed: autograd then computes the gradient as design @ grad.T,
         # 3x faster here than the grad @ design.T a (B, 4) stack gets (see variants.fold).
         return torch.stack([self.b_0, self.b_1, self.b_2, self.b_3]).T @ design
+
+    def coefficients(self) -> torch.Tensor:
+        """(B, 4): each job's b_0..b_3, detached."""
+        return torch.stack(list(self.parameters()), 1).detach()
+
+    def kept(self, rows: list[int]) -> Polynomial3Batch:
+        """A new Polynomial3Batch of these jobs alone, with their parameters as they are now."""
+        return Polynomial3Batch(self.coefficients()[rows])
 
 
 def random_cubics(jobs: Sequence[Mapping], data: Sample) -> torch.Tensor:
@@ -45,19 +53,34 @@ class LinearRows(torch.nn.Linear):
     grad @ rows.T a row-major weight gets, and 10 to 20 times faster than Linear's own layout.
     """
 
+    @classmethod
+    def holding(cls, weight: torch.Tensor, bias: torch.Tensor) -> LinearRows:
+        """A layer of copies of these (B, 3) weights and (B,) biases, its weight column-major."""
+        layer = torch.nn.utils.skip_init(cls, weight.size(1), weight.size(0), device=weight.device,
+                                         dtype=weight.dtype)
+        layer.weight = torch.nn.Parameter(weight.new_empty(weight.shape[::-1]).T)  # a (3, B) seen as (B, 3)
+        with torch.no_grad():
+            layer.weight.copy_(weight)
+            layer.bias.copy_(bias)
+        return layer
+
     def forward(self, rows: torch.Tensor) -> torch.Tensor:
         return torch.addmm(self.bias.unsqueeze(1), self.weight, rows)
+
+    def coefficients(self) -> torch.Tensor:
+        """(B, 4): [bias, weight for x, x^2, x^3] per job, as nn_sequential.coefficients lists them."""
+        return torch.cat([self.bias.unsqueeze(1), self.weight], 1).detach()
+
+    def kept(self, rows: list[int]) -> LinearRows:
+        """A new LinearRows of these jobs alone, as they are now: the same numbers, the same layout."""
+        return LinearRows.holding(self.weight.detach()[rows], self.bias.detach()[rows])
 
 
 def sequential_layer(jobs: Sequence[Mapping], data: Sample) -> tuple[LinearRows, torch.Tensor]:
     """The jobs' layers as one LinearRows, each with the init nn_sequential.build draws for its seed,
     and its input: the rows x, x^2, x^3 of the solo loop's (N, 3) input."""
     weight, bias = linear_inits(jobs)
-    layer = torch.nn.utils.skip_init(LinearRows, 3, len(jobs), device=data.device, dtype=data.dtype)
-    layer.weight = torch.nn.Parameter(layer.weight.T.contiguous().T)  # column-major, see LinearRows
-    with torch.no_grad():
-        layer.weight.copy_(weight)
-        layer.bias.copy_(bias)
+    layer = LinearRows.holding(weight.to(data.device, data.dtype), bias.to(data.device, data.dtype))
     _, xx = nn_sequential.build(jobs[0]["seed"], data)
     return layer, xx.T.contiguous()
 
@@ -76,7 +99,3 @@ def linear_inits(jobs: Sequence[Mapping]) -> tuple[torch.Tensor, torch.Tensor]:
         torch.nn.init.uniform_(bias[j:j + 1], -1 / math.sqrt(3), 1 / math.sqrt(3), generator=generator)
     return weight, bias
 
-
-def sequential_values(layer: LinearRows) -> Callable[[], torch.Tensor]:
-    """(B, 4): [bias, weight for x, x^2, x^3] per job, as nn_sequential.coefficients lists them."""
-    return lambda: torch.cat([layer.bias.unsqueeze(1), layer.weight], 1).detach()

@@ -111,8 +111,8 @@ def train_batch(chunks: Sequence[Stepper], size: int, *, steps: int, log_every: 
     """Step every chunk `steps` times; (parameters, trace) per job. fits.loop.train's rules, per job:
     a job's history ends at its first non-finite logged loss (its parameters are kept as they were
     there), the pass stops once every job has, and FitTimeout is raised past `deadline`. At each history
-    point `prune` (after on_progress) may stop more jobs the same way; a chunk that can (Stepper.keep)
-    then steps only its jobs still going, so the pass gets cheaper."""
+    point `prune` (after on_progress) may stop more jobs the same way; every chunk then steps only its
+    jobs still going (Stepper.keep), so the pass gets cheaper."""
     points: list[tuple[int, list[float]]] = []  # (step, every job's loss) per history point
     stopped: dict[int, tuple[int, float, list[float]]] = {}  # job: (its points, loss, parameters)
     chunks = list(chunks)
@@ -151,7 +151,8 @@ def train_batch(chunks: Sequence[Stepper], size: int, *, steps: int, log_every: 
                 stop(stopped, values, len(points), chunks, members, pruned)
                 if len(stopped) == size:
                     break
-                chunks, members = shrink(chunks, members, stopped)
+                if t < steps - 1:  # after the last step the final losses are read from these chunks
+                    chunks, members = shrink(chunks, members, stopped)
     finals = spread(gather(losses), members, size) if losses and len(stopped) < size else [math.nan] * size
     parameters = spread(gather([chunk.values() for chunk in chunks]), members, size)
     duration = time.perf_counter() - start - in_callback
@@ -182,13 +183,13 @@ def stop(stopped: dict, values: list[float], count: int, chunks: Sequence[Steppe
 
 
 def shrink(chunks: list[Stepper], members: list[list[int]], stopped: dict) -> tuple[list, list]:
-    """Drop the stopped jobs' rows from every chunk that can, and the chunks left with none."""
+    """Drop the stopped jobs' rows from every chunk, and the chunks left with none."""
     kept_chunks, kept_members = [], []
     for chunk, part in zip(chunks, members, strict=True):
         rows = [r for r, j in enumerate(part) if j not in stopped]
         if not rows:
             continue
-        if chunk.keep is not None and len(rows) < len(part):
+        if len(rows) < len(part):
             chunk, part = chunk.keep(rows), [part[r] for r in rows]
         kept_chunks.append(chunk)
         kept_members.append(part)

@@ -19,11 +19,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import torch
 
-from fits.batched.models import Polynomial3Batch, random_cubics, sequential_layer, sequential_values
+from fits.batched.models import Polynomial3Batch, random_cubics, sequential_layer
 from fits.batched.updates import (
     Stepper,
     descend,
     job_losses,
+    kept_optimizer,
     learning_rates,
     no_loss,
     optimizer_step,
@@ -48,12 +49,17 @@ def numpy_cubics(jobs: Sequence[Mapping], data) -> Stepper:
     x, y, design = data
     kind = x.dtype
     draws = numpy_draws(jobs).astype(kind)
-    columns, folded = np.vstack([draws.T, -np.ones((1, len(jobs)), dtype=kind)]), fold(design, y, np.vstack)
-    cubic = columns[:4]
+    columns = np.vstack([draws.T, -np.ones((1, len(jobs)), dtype=kind)])
     # Rates in the dtype a Python float meets; grad_y_pred = 2 (y_pred - y), and the 2 is exact.
     twice_rates = 2.0 * np.array([job["learning_rate"] for job in jobs], dtype=kind)
+    return _numpy_stepper(columns, fold(design, y, np.vstack), design, twice_rates)
+
+
+def _numpy_stepper(columns, folded, design, twice_rates) -> Stepper:
+    # As for tensor, a job's whole state is its column; the arrays a step writes into are the chunk's own.
+    cubic = columns[:4]
     # Every step writes into the same two arrays: allocating them anew costs more than the products.
-    residual, gradient = np.empty((len(jobs), len(y)), dtype=kind), np.empty_like(cubic)
+    residual, gradient = np.empty((columns.shape[1], folded.shape[1]), dtype=columns.dtype), np.empty_like(cubic)
 
     def step(want_loss):
         # A diverging job is reported through its NaN/inf losses, not as overflow warnings.
@@ -64,7 +70,10 @@ def numpy_cubics(jobs: Sequence[Mapping], data) -> Stepper:
             np.subtract(cubic, np.multiply(gradient, twice_rates, out=gradient), out=cubic)
         return loss
 
-    return Stepper(step, lambda: cubic.T)
+    def keep(rows):
+        return _numpy_stepper(columns[:, rows], folded, design, twice_rates[rows])  # copies, C order
+
+    return Stepper(step, lambda: cubic.T, keep)
 
 
 def numpy_draws(jobs: Sequence[Mapping]) -> np.ndarray:
@@ -122,8 +131,10 @@ def autograd_cubics(jobs: Sequence[Mapping], data: Sample) -> Stepper:
     # b_0..b_3 and the -1 that folds y in, job j in column j of one (5, B) leaf (see fold); the -1
     # gets a gradient too, in the same product, and is never updated.
     leaf = torch.cat([random_cubics(jobs, data).T, minus_ones]).requires_grad_()
-    folded, rates = fold(design, data.y, torch.cat), learning_rates(jobs, data).T
+    return _autograd_stepper(leaf, fold(design, data.y, torch.cat), learning_rates(jobs, data).T, data.device)
 
+
+def _autograd_stepper(leaf, folded, rates, device) -> Stepper:
     def step(want_loss):
         residual = leaf.T @ folded  # y_pred - y
         squared_sum(residual).backward()
@@ -132,14 +143,22 @@ def autograd_cubics(jobs: Sequence[Mapping], data: Sample) -> Stepper:
         leaf.grad = None
         return residual.detach().pow(2).sum(1) if want_loss else no_loss(residual)
 
-    return Stepper(replayed(step, data.device), lambda: leaf.detach()[:4].T)
+    def keep(rows):
+        # A new leaf of the kept columns (the -1 row with them): the step's graph starts from it.
+        return _autograd_stepper(leaf.detach()[:, rows].contiguous().requires_grad_(), folded,
+                                 rates[:, rows].contiguous(), device)
+
+    return Stepper(replayed(step, device), lambda: leaf.detach()[:4].T, keep)
 
 
 def legendre_cubics(jobs: Sequence[Mapping], data: Sample) -> Stepper:
     """`custom_function`: y = b0 + b1 * P3(b2 + b3 x) through LegendrePolynomial3 on (B, N) inputs."""
     b = [torch.full((len(jobs), 1), v, dtype=data.dtype, device=data.device, requires_grad=True)
          for v in INIT]
-    rates = learning_rates(jobs, data)
+    return _legendre_stepper(b, learning_rates(jobs, data), data)
+
+
+def _legendre_stepper(b, rates, data) -> Stepper:
     P3 = LegendrePolynomial3.apply
 
     def step(want_loss):
@@ -149,30 +168,39 @@ def legendre_cubics(jobs: Sequence[Mapping], data: Sample) -> Stepper:
         descend(b, rates)
         return residual.detach().pow(2).sum(1) if want_loss else no_loss(residual)
 
-    return Stepper(replayed(step, data.device), lambda: torch.cat(b, 1).detach())
+    def keep(rows):
+        return _legendre_stepper([leaf.detach()[rows].requires_grad_() for leaf in b], rates[rows], data)
+
+    return Stepper(replayed(step, data.device), lambda: torch.cat(b, 1).detach(), keep)
 
 
 def module_cubics(jobs: Sequence[Mapping], data: Sample) -> Stepper:
     """`module`: Polynomial3Batch, MSELoss and one torch.optim.SGD (the jobs share its lr)."""
     model = Polynomial3Batch(random_cubics(jobs, data))
     optimizer = torch.optim.SGD(model.parameters(), lr=shared_rate(jobs), foreach=True)
-    step = optimizer_step(model, power_rows(data.x, 3), targets(jobs, data), optimizer)
-    return Stepper(replayed(step, data.device), lambda: torch.stack(list(model.parameters()), 1).detach())
+    return _optimizer_stepper(model, power_rows(data.x, 3), optimizer, data)
 
 
 def sequential_cubics(jobs: Sequence[Mapping], data: Sample) -> Stepper:
     """`nn`: LinearRows, MSELoss and the hand-written update with each job's lr."""
     layer, rows = sequential_layer(jobs, data)
-    rates, target = learning_rates(jobs, data), targets(jobs, data)
+    return _sequential_stepper(layer, rows, learning_rates(jobs, data), data)
+
+
+def _sequential_stepper(layer, inputs, rates, data) -> Stepper:
+    target = targets(len(rates), data)
     loss_fn = torch.nn.MSELoss(reduction="sum")  # over every job: each gets its own loss's gradient
 
     def step(want_loss):
-        y_pred = layer(rows)
+        y_pred = layer(inputs)
         loss_fn(y_pred, target).backward()
         descend(layer.parameters(), rates)
         return job_losses(y_pred, target) if want_loss else no_loss(y_pred)
 
-    return Stepper(replayed(step, data.device), sequential_values(layer))
+    def keep(rows):
+        return _sequential_stepper(layer.kept(rows), inputs, rates[rows], data)
+
+    return Stepper(replayed(step, data.device), layer.coefficients, keep)
 
 
 def rmsprop_cubics(jobs: Sequence[Mapping], data: Sample) -> Stepper:
@@ -181,5 +209,15 @@ def rmsprop_cubics(jobs: Sequence[Mapping], data: Sample) -> Stepper:
     # capturable: the step count stays on the GPU, as a CUDA graph needs (RMSprop's math ignores it).
     optimizer = torch.optim.RMSprop(layer.parameters(), lr=shared_rate(jobs), foreach=True,
                                     capturable=data.device.type == "cuda")
-    step = optimizer_step(layer, rows, targets(jobs, data), optimizer)
-    return Stepper(replayed(step, data.device), sequential_values(layer))
+    return _optimizer_stepper(layer, rows, optimizer, data)
+
+
+def _optimizer_stepper(model, inputs, optimizer, data) -> Stepper:
+    # model is Polynomial3Batch or LinearRows: either can make a model of some of its jobs (kept).
+    step = optimizer_step(model, inputs, targets(len(model.coefficients()), data), optimizer)
+
+    def keep(rows):
+        kept = model.kept(rows)
+        return _optimizer_stepper(kept, inputs, kept_optimizer(optimizer, list(kept.parameters()), rows), data)
+
+    return Stepper(replayed(step, data.device), model.coefficients, keep)
