@@ -295,3 +295,48 @@ def test_each_numpy_cubic_starts_where_numpy_manual_draws_its_seed():
     for row, seed in zip(draws, seeds):
         stream = np.random.RandomState(seed)
         assert row.tolist() == [stream.randn() for _ in range(4)]
+
+
+@pytest.mark.parametrize("variant", ["tensor", "autograd", "numpy"])
+def test_a_last_step_between_history_points_still_gives_the_solo_final_loss(variant, params):
+    # 250 steps logged every 100: the losses of the last step (249) are wanted though it is not logged.
+    batch = jobs(params, variant, steps=250, samples=300, log_every=100)
+
+    for result, solo in zip(batched.run_batch(variant, batch), solo_runs(variant, batch), strict=True):
+        assert [t for t, _ in result.loss_history] == [99, 199]
+        assert_close(result, solo)
+
+
+def test_a_batch_of_one_job_is_its_solo_run(params):
+    # A search trial runs alone through the batched pass so that it can be pruned (worker/pruning.py).
+    (job,) = jobs(params, "custom_function", count=1, **SHORT)
+
+    (result,) = batched.run_batch("custom_function", [job])
+
+    assert without_duration(result) == without_duration(registry.run("custom_function", job))
+
+
+@pytest.mark.parametrize("variant", ["autograd", "nn", "custom_function"])
+def test_float64_jobs_use_their_learning_rates_in_float64(variant, params):
+    # A rate rounded to float32 would move a float64 run by about 1e-8, far past float64's rounding.
+    batch = jobs(params, variant, dtype="float64", **SHORT)
+
+    for result, solo in zip(batched.run_batch(variant, batch), solo_runs(variant, batch), strict=True):
+        assert_close(result, solo, rel=1e-12)
+
+
+def test_time_spent_in_the_callbacks_is_not_the_fits(params):
+    # A job's duration_s is its training; a slow heartbeat or pruner must not show up in it.
+    def slow(*_):
+        time.sleep(0.3)
+        return set()
+
+    results = batched.run_batch("tensor", jobs(params, "tensor", steps=90, samples=50, log_every=30),
+                                on_progress=slow, prune=slow)
+
+    assert all(0 < r.duration_s < 0.3 for r in results), [r.duration_s for r in results]
+
+
+def test_the_refusal_of_mixed_batches_says_what_to_do(params):
+    with pytest.raises(ValueError, match=r"cannot share a pass; group them by batch_key$"):
+        batched.run_batch("tensor", [params("tensor"), params("tensor", steps=100)])

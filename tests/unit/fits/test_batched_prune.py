@@ -196,3 +196,13 @@ def test_kept_rmsprop_state_and_weights_keep_their_layout():
     assert state["square_avg"].stride() == (1, 2) and torch.equal(state["square_avg"], old["square_avg"][[0, 2]])
     assert state["step"] == old["step"] == 3 and state["step"] is not old["step"]
     assert after.param_groups[0]["lr"] == 1e-3 and type(after) is torch.optim.RMSprop
+
+
+def test_progress_after_a_rung_reports_a_pruned_jobs_loss_where_it_stopped():
+    # The heartbeat stores each job's progress from these: a pruned job's stays at its rung.
+    reported = []
+    results = batched.run_batch("tensor", jobs("tensor"), prune=at({100: {1}}),
+                                on_progress=lambda step, steps, losses: reported.append((step, losses[1])))
+
+    rung = results[1].loss_history[-1][1]
+    assert [loss for step, loss in reported if step > 100] == [rung] * 4
