@@ -82,6 +82,8 @@ def main() -> None:
     parser.add_argument("--rungs", default="200,600")
     parser.add_argument("--steps", type=int, help="the variant's default when absent")
     parser.add_argument("--reduction-factor", type=int, default=3)
+    parser.add_argument("--strategies", default="grid,random,random+asha,tpe,tpe+asha",
+                        help="which rows to run (a grid of --most points alone, for example)")
     args = parser.parse_args()
     torch.set_num_threads(1)  # as workers run
     base = resolve(args.variant, {"seed": 0, **({"steps": args.steps} if args.steps else {})})
@@ -98,6 +100,8 @@ def main() -> None:
     print(f"{'search':<14}{'trials':>8}{'steps':>12}{'wall s':>9}{'reached':>9}   per search seed (trials)")
     for name, strategy, pruner in [("grid", "grid", None), ("random", "random", None), ("random+asha", "random", asha),
                                    ("tpe", "tpe", None), ("tpe+asha", "tpe", asha)]:
+        if name not in args.strategies.split(","):
+            continue
         rows = [trials_of(strategy, args.variant, space, base, int(seed), args.parallelism, pruner, args.target,
                           args.most, grid) for seed in args.search_seeds.split(",")]
         trials, steps, wall = (statistics.median(r[i] for r in rows) for i in range(3))
