@@ -47,9 +47,12 @@ def sweep_document(sweep, counts, best) -> dict:
         "search": search,
         "trials": {"asked": sweep.asked if search else sweep.size, "finished": done,
                    "pruned": counts.get("pruned", 0)},
-        "best": None if best is None else {"job_id": best.id, "final_loss": best.final_loss,
-                                           "excess_loss": best.excess_loss,
-                                           "relative_excess_loss": best.relative_excess_loss,
-                                           "params": best.params},
+        "best": None if best is None else best_document(best),
         "jobs": f"/api/v1/jobs?sweep={sweep.id}",
     }
+
+
+def best_document(best) -> dict:
+    """A sweep's best job as its document and its stream's `best` event show it."""
+    return {"job_id": best.id, "final_loss": best.final_loss, "excess_loss": best.excess_loss,
+            "relative_excess_loss": best.relative_excess_loss, "params": best.params}

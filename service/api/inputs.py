@@ -84,9 +84,9 @@ def sweep_submission(settings):
     random or tpe sweep has no points yet (the sweeper asks for them) and `search` says how; a grid's is None."""
     body = json_object(settings)
     strategy = search.strategy(body)
-    # A search's end is not announced (yet): no callback_url; its trials come from the space, not a grid.
-    allowed = SWEEP_FIELDS if strategy == "grid" else ("variant", "params", "timeout_s", "strategy",
-                                                       *search.SEARCH_FIELDS)
+    # A search's trials come from the space, not a grid.
+    allowed = SWEEP_FIELDS if strategy == "grid" else ("variant", "params", "timeout_s", "callback_url",
+                                                       "strategy", *search.SEARCH_FIELDS)
     for key in body:
         if key not in allowed:
             raise Problem(422, f"unknown field for a {strategy} sweep; allowed: {', '.join(allowed)}", field=key)
@@ -103,7 +103,7 @@ def sweep_submission(settings):
     timeout_s = _timeout(body.get("timeout_s"), settings)
     if strategy != "grid":
         found = {**search.search(body, variant, base, shared, settings), "strategy": strategy, "base": shared}
-        return variant.name, base, {}, [], timeout_s, None, found
+        return variant.name, base, {}, [], timeout_s, callback_url(body.get("callback_url"), settings), found
     grid = body["grid"]
     points = _grid_points(grid, base, variant)
     resolved = []

@@ -108,7 +108,7 @@ def create_sweep():
     state = _state()
     variant, base, grid, points, timeout_s, callback_url, search = inputs.sweep_submission(state.settings)
     if search is not None:
-        return _create_search(state, variant, base, timeout_s, search)
+        return _create_search(state, variant, base, timeout_s, callback_url, search)
     # A small sweep goes at a single job's priority; a large one waits behind both (service/queue.py).
     priority = HIGH_PRIORITY if len(points) <= state.settings.small_sweep_jobs else LOW_PRIORITY
     with state.sessions() as session:
@@ -130,7 +130,7 @@ def create_sweep():
     return response
 
 
-def _create_search(state, variant, base, timeout_s, search):
+def _create_search(state, variant, base, timeout_s, callback_url, search):
     # A random or tpe sweep: recorded with no trial yet; the sweeper asks Optuna for them, in batches.
     strategy = search.pop("strategy")
     with state.sessions() as session:
@@ -138,7 +138,8 @@ def _create_search(state, variant, base, timeout_s, search):
         quota.admit(session, min(search["trials"], search["parallelism"]),
                     min(search["trials"], search["parallelism"]) * planned)
         sweep = sweeps.create_search(session=session, variant=variant, params=base, strategy=strategy,
-                                     search=search, timeout_s=timeout_s, owner=tenancy.caller().owner)
+                                     search=search, timeout_s=timeout_s, owner=tenancy.caller().owner,
+                                     callback_url=callback_url)
         document = sweep_document(sweep, sweeps.counts(session=session, sweep_id=sweep.id), None)
     response = jsonify(document)
     response.status_code = 202
@@ -154,8 +155,7 @@ def show_sweep(sweep_id):
         if not tenancy.visible(sweep):
             raise Problem(404, f"no sweep with id {sweep_id!r}", field="id")
         return jsonify(sweep_document(sweep, sweeps.counts(session=session, sweep_id=sweep.id),
-                                      sweeps.best(session=session, sweep_id=sweep.id,
-                                                  by_excess=sweep.strategy != "grid")))
+                                      sweeps.best_of(session=session, sweep=sweep)))
 
 
 @blueprint.post("/jobs/<job_id>/cancel")

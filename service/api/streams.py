@@ -6,7 +6,7 @@ import time
 from flask import Blueprint, Response, current_app, stream_with_context
 
 from service.api import multiplex, serving, sse
-from service.api.document import job_document
+from service.api.document import best_document, job_document
 from service.api.guards import tenancy
 from service.api.problems import Problem
 from service.events import job_channel, sweep_channel
@@ -116,7 +116,7 @@ def sweep_events(sweep_id):
                 done += page
                 if len(page) < sweeps.FINISHED_PAGE:
                     break
-            best = sweeps.best(session=session, sweep_id=sweep_id)
+            best = sweeps.best_of(session=session, sweep=sweep)
         chunks = []
         for job in done:
             seen["sent"] += 1
@@ -126,8 +126,7 @@ def sweep_events(sweep_id):
             chunks.append(sse.event("counts", counts, str(seen["sent"])))
         if best is not None and best.id != seen["best"]:
             seen["best"] = best.id
-            chunks.append(sse.event("best", {"job_id": best.id, "final_loss": best.final_loss,
-                                             "params": best.params}, str(seen["sent"])))
+            chunks.append(sse.event("best", best_document(best), str(seen["sent"])))
         over = seen["sent"] >= size and not asking
         if over:
             chunks.append(sse.event("end", {"counts": counts}, str(seen["sent"])))

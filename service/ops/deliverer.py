@@ -82,7 +82,7 @@ class Deliverer:
             else:
                 sweep = sweeps.get(session=session, sweep_id=delivery.sweep_id)
                 payload = sweep_document(sweep, sweeps.counts(session=session, sweep_id=sweep.id),
-                                         sweeps.best(session=session, sweep_id=sweep.id))
+                                         sweeps.best_of(session=session, sweep=sweep))
             deliveries.keep_payload(session=session, delivery_id=delivery.id, payload=payload)
         return payload
 

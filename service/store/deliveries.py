@@ -31,14 +31,26 @@ def on_end(session: Session, job_ids: Collection[str]) -> None:
         if url:
             session.add(_delivery(stamp, url, job_id=job_id))
     sweep_ids = sorted({sweep_id for _, _, sweep_id in ended if sweep_id})
-    if not sweep_ids:
-        return
-    # Locked in id order: two transactions ending a sweep's last two jobs take turns here, and the second
-    # (reading after the first committed) is the one that sees no job left, so the end is announced once.
-    hooked = session.execute(select(Sweep.id, Sweep.callback_url).where(
-        Sweep.id.in_(sweep_ids), Sweep.callback_url.is_not(None)).order_by(Sweep.id).with_for_update()).all()
-    for sweep_id, url in hooked:
+    if sweep_ids:
+        on_sweep_end(session, sweep_ids)
+
+
+def on_sweep_end(session: Session, sweep_ids: Collection[str]) -> None:
+    """Add (not commit) a delivery for each of these sweeps that has a callback_url and has ended: no job
+    left to run and, for a search, no more trials to ask. Called by whatever may have ended it: a job's
+    end, or a search's (service/store/searches.py)."""
+    # Locked in id order: two transactions ending a sweep's last two jobs (or a search's end and its last
+    # trial's) take turns here, and the second, reading after the first committed, is the one that sees
+    # the sweep ended, so the end is announced once. The lock comes before any condition on the row:
+    # a row filtered by its search_ended in the WHERE would not wait for the search's end to commit.
+    stamp = now()
+    hooked = session.execute(select(Sweep.id, Sweep.callback_url, Sweep.strategy, Sweep.search_ended).where(
+        Sweep.id.in_(sorted(sweep_ids)), Sweep.callback_url.is_not(None)).order_by(Sweep.id)
+        .with_for_update()).all()
+    for sweep_id, url, strategy, search_ended in hooked:
         assert url is not None  # selected for having one
+        if strategy != "grid" and search_ended is None:
+            continue  # a search still asking: its next batch is to come
         left = session.scalar(select(func.count()).where(Job.sweep_id == sweep_id, Job.status.in_(ACTIVE)))
         done = session.scalar(select(func.count()).where(WebhookDelivery.sweep_id == sweep_id))
         if not left and not done:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import or_, select, update
 
-from service.store import jobs
+from service.store import deliveries, jobs
 from service.store.models import Job, JobStatus, Sweep
 
 if TYPE_CHECKING:
@@ -62,6 +62,8 @@ def end(*, session: Session, sweep_id: str, reason: str) -> int:
         .values(status=JobStatus.CANCELLED.value, finished_at=jobs.now()))).rowcount
     session.execute(update(Sweep).where(Sweep.id == sweep_id, Sweep.search_ended.is_(None))
                     .values(search_ended=reason, size=Sweep.asked, lease_holder=None, lease_until=None))
+    # With no trial left running the search ends here, not at a trial's end: announce it in this commit.
+    deliveries.on_sweep_end(session, [sweep_id])
     session.commit()
     return cancelled
 

@@ -42,11 +42,13 @@ class Point:
 
 
 def create_search(*, session: Session, variant: str, params: dict[str, Any], strategy: str,
-                  search: dict[str, Any], timeout_s: int | None, owner: str = LEGACY_OWNER) -> Sweep:
+                  search: dict[str, Any], timeout_s: int | None, owner: str = LEGACY_OWNER,
+                  callback_url: str | None = None) -> Sweep:
     """Commit a random or tpe sweep of `owner` with no trial yet: the sweeper asks for them."""
     search = {**search, "timeout_s": timeout_s}
     sweep = Sweep(id=jobs.new_id(), variant=variant, params=params, grid={}, size=search["trials"],
-                  created_at=jobs.now(), owner=owner, strategy=strategy, search=search, asked=0)
+                  created_at=jobs.now(), owner=owner, strategy=strategy, search=search, asked=0,
+                  callback_url=callback_url)
     session.add(sweep)
     session.commit()
     return sweep
@@ -72,6 +74,12 @@ def best(*, session: Session, sweep_id: str, by_excess: bool = False) -> Job | N
                                              Job.status == JobStatus.SUCCEEDED.value,
                                              column.is_not(None))
                            .order_by(column, Job.id).limit(1)).first()
+
+
+def best_of(*, session: Session, sweep: Sweep) -> Job | None:
+    """The sweep's best job as every view of it shows it: a search's by relative excess loss, a grid's by
+    final loss."""
+    return best(session=session, sweep_id=sweep.id, by_excess=sweep.strategy != "grid")
 
 
 def outcomes(*, session: Session, sweep_id: str) -> list[tuple[str, float | None]]:

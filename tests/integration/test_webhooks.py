@@ -185,6 +185,34 @@ def test_a_sweeps_webhook_fires_once_when_its_last_job_ends(hooked, receiver):
         proc.stop()
 
 
+def test_a_searchs_webhook_fires_once_when_it_has_stopped_asking_and_its_last_trial_ends(hooked, receiver):
+    # Two batches of 4 trials: the first batch's end leaves nothing running but is not the search's end.
+    sweeper = Process("sweeper", hooked.env, hooked.tmp / "sweeper-search.log")
+    proc = _deliverer(hooked, "deliverer-search")
+    try:
+        r = hooked.client.http.post(f"{hooked.client.base}/api/v1/sweeps", json={
+            "variant": "tensor", "params": {"steps": 300, "samples": 200}, "strategy": "random", "trials": 8,
+            "parallelism": 4, "seed": 5, "space": {"learning_rate": {"low": 1e-7, "high": 3e-6, "log": True}},
+            "callback_url": receiver.url("/search")})
+        assert r.status_code == 202, r.text
+        [got] = receiver.wait("/search", 1, timeout=120)
+        document = json.loads(got.body)
+        assert document["id"] == r.json()["id"] and document["finished"] is True
+        assert document["search"]["ended"] == "trials" and document["trials"] == {"asked": 8, "finished": 8,
+                                                                                   "pruned": 0}
+        assert document["best"]["relative_excess_loss"] == min(
+            j["result"]["relative_excess_loss"] for j in hooked.client.http.get(
+                f"{hooked.client.base}/api/v1/jobs", params={"sweep": document["id"], "limit": 50}).json()["items"]
+            if j["status"] == "succeeded")
+        assert got.headers["Fitq-Event"] == "sweep.ended"
+        assert verify(SECRET, got.headers[HEADER], got.body, now=time.time())
+        time.sleep(1)  # a second delivery would be due at once: give it a chance to show
+        assert len(receiver.at("/search")) == 1
+    finally:
+        proc.stop()
+        sweeper.stop()
+
+
 def test_fitq_up_runs_a_deliverer_that_sends_the_webhook(tmp_path, receiver):
     # The embedded default (SQLite, its own Redis) with a secret: `fitq up` alone delivers.
     port = free_port()

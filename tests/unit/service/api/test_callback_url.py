@@ -1,6 +1,9 @@
 """callback_url on POST /jobs and /sweeps: checked at submission, a 422 naming the field when fitq would not
 call it, nothing written; and GET .../deliveries on what was accepted."""
 import pytest
+from sqlalchemy import func, select
+
+from service.store.models import Sweep
 
 pytestmark = pytest.mark.usefixtures("redis_db")
 
@@ -59,3 +62,24 @@ def test_a_cancelled_job_lists_its_pending_delivery(make_app):
 def test_deliveries_of_an_unknown_id_are_a_404(client, problem, path):
     problem(client.get(f"/api/v1/{path}/{'0' * 32}/deliveries"), 404, "id")
     problem(client.get(f"/api/v1/{path}/nope/deliveries"), 404, "id")
+
+
+SEARCH = {"variant": "tensor", "params": {"steps": 100}, "strategy": "tpe", "trials": 4,
+          "space": {"learning_rate": {"low": 1e-7, "high": 3e-6}}}
+
+
+def _sweeps(app):
+    with app.extensions["fitq"].sessions() as session:
+        return session.scalar(select(func.count()).select_from(Sweep))
+
+
+def test_a_search_takes_a_callback_checked_as_a_grids_is(make_app, problem):
+    app = make_app(**SECRET, webhook_allow_hosts="127.0.0.1")
+    client = app.test_client()
+    problem(client.post("/api/v1/sweeps", json={**SEARCH, "callback_url": "http://10.1.2.3/hook"}), 422, "callback_url")
+    assert _sweeps(app) == 0
+    r = client.post("/api/v1/sweeps", json={**SEARCH, "callback_url": "http://127.0.0.1:9/hook"})
+    assert r.status_code == 202, r.get_json()
+    assert client.get(f"/api/v1/sweeps/{r.get_json()['id']}/deliveries").get_json() == {"items": []}
+    with app.extensions["fitq"].sessions() as session:
+        assert session.get(Sweep, r.get_json()["id"]).callback_url == "http://127.0.0.1:9/hook"

@@ -126,3 +126,28 @@ def test_a_search_ends_its_stream_once_it_stops_asking(make_app, trials):
     rest = b"".join(itertools.islice(chunks, 20))  # keep-alives every 0.1 s until it ends: not 20 of them
     response.close()
     assert b"event: end" in rest
+
+
+def test_a_searchs_stream_names_the_best_trial_its_document_names(make_app):
+    # A search's trials differ in their points, so their final losses do not compare: its best is the trial
+    # of least relative excess loss, in GET /sweeps/<id> and in its stream alike.
+    app = make_app(stream_poll_s=0.05, stream_keepalive_s=0.1)
+    client = app.test_client()
+    sweep_id = client.post("/api/v1/sweeps", json={
+        "variant": "tensor", "params": {"steps": 100}, "strategy": "random", "trials": 2,
+        "space": {"samples": {"choices": [50, 500]}}}).get_json()["id"]
+    with app.extensions["fitq"].sessions() as session:
+        session.execute(update(Sweep).where(Sweep.id == sweep_id).values(asked=2))
+        session.commit()
+    low_loss = stored.store(app, params={"samples": 50}, sweep_id=sweep_id,
+                            outcome={**stored.result(final_loss=1.0), "relative_excess_loss": 0.5})
+    near = stored.store(app, params={"samples": 500}, sweep_id=sweep_id,
+                        outcome={**stored.result(final_loss=9.0), "relative_excess_loss": 0.001})
+    with app.extensions["fitq"].sessions() as session:
+        searches.end(session=session, sweep_id=sweep_id, reason="trials")
+
+    events = parse(client.get(f"/api/v1/sweeps/{sweep_id}/events").get_data(as_text=True))
+
+    [best] = [data for name, _, data in events if name == "best"]
+    assert best == client.get(f"/api/v1/sweeps/{sweep_id}").get_json()["best"]
+    assert best["job_id"] == near != low_loss and best["relative_excess_loss"] == 0.001

@@ -1,7 +1,7 @@
 """A webhook delivery is written by the very write that ends a job or a sweep: finish, cancel, abandon."""
 import pytest
 
-from service.store import deliveries, jobs, sweeps
+from service.store import deliveries, jobs, searches, sweeps
 from service.store.db import make_engine, make_sessionmaker
 from service.store.models import JobStatus
 
@@ -69,6 +69,50 @@ def test_a_sweep_gets_one_delivery_when_its_last_job_ends(sessions):
         jobs.cancel(session=session, job_id=ids[2])
         assert jobs.get(session=session, job_id=ids[2]).status == JobStatus.CANCELLED.value
     assert _listed(sessions, sweep_id=sweep.id) == [(URL, "pending", 0)]
+
+
+def _search(sessions, trials):
+    """A tpe sweep with a callback that has asked `trials` trials, each claimed (running): their ids."""
+    with sessions() as session:
+        sweep = sweeps.create_search(session=session, variant="lstsq", params={}, strategy="tpe",
+                                     search={"trials": 10, "parallelism": trials}, timeout_s=None, callback_url=URL)
+        searches.lease(session=session, sweep_id=sweep.id, holder="sweeper", seconds=60)
+        made = [jobs.new_job("lstsq", {"samples": 10 + n}, None, jobs.now(), sweep_id=sweep.id) for n in range(trials)]
+        for row in made:
+            row.id = jobs.new_id()
+        assert searches.add_trials(session=session, sweep=sweep, holder="sweeper", made=made)
+        jobs.claim_named(session=session, ids=[row.id for row in made], worker="w")
+        return sweep.id, [row.id for row in made]
+
+
+def _finish(sessions, job_id):
+    with sessions() as session:
+        job = jobs.get(session=session, job_id=job_id)
+        assert jobs.finish(session=session, job_id=job_id, attempt=job.attempts, status="succeeded", result={})
+
+
+def test_a_search_is_not_announced_between_batches_only_when_it_has_ended(sessions):
+    # Its batch all finished, but the search goes on asking: not its end.
+    sweep_id, [only] = _search(sessions, 1)
+    _finish(sessions, only)
+    assert _listed(sessions, sweep_id=sweep_id) == []
+    # The sweeper ends it (all trials asked, or its target reached) with none left running: announced then.
+    with sessions() as session:
+        searches.end(session=session, sweep_id=sweep_id, reason="target")
+    assert _listed(sessions, sweep_id=sweep_id) == [(URL, "pending", 0)]
+
+
+def test_a_search_ended_while_a_trial_runs_is_announced_when_that_trial_ends(sessions):
+    sweep_id, [first, second] = _search(sessions, 2)
+    _finish(sessions, first)
+    with sessions() as session:
+        searches.end(session=session, sweep_id=sweep_id, reason="target")
+    assert _listed(sessions, sweep_id=sweep_id) == []  # the second trial still runs
+    _finish(sessions, second)
+    assert _listed(sessions, sweep_id=sweep_id) == [(URL, "pending", 0)]
+    with sessions() as session:  # ending it again (a second driver) announces nothing more
+        searches.end(session=session, sweep_id=sweep_id, reason="target")
+    assert _listed(sessions, sweep_id=sweep_id) == [(URL, "pending", 0)]
 
 
 def test_claimed_deliveries_are_not_due_again_until_their_lease_ends(sessions):
