@@ -49,6 +49,22 @@ class Client:
             body["callback_url"] = callback_url
         return Sweep(self.transport, self.transport.post("/api/v1/sweeps", body), self.jobs)
 
+    def search(self, variant: str, space: dict[str, Any], trials: int, params: dict[str, Any] | None = None, /, *,
+               strategy: str = "tpe", search_seed: int | None = None, parallelism: int | None = None,
+               stop_at_excess: float | None = None, pruner: dict[str, Any] | None = None,
+               timeout_s: int | None = None, callback_url: str | None = None, **more: Any) -> Sweep:
+        """Submit a random or tpe search (docs/search.md): up to `trials` jobs whose parameters in `space`
+        (name -> {"low", "high", "log"} or {"choices": [...]}) the server's sweeper asks of Optuna,
+        `parallelism` at a time, the other parameters fixed; it stops early at `stop_at_excess`, and
+        `pruner` ({"kind": "asha" | "median", "rungs": [...]}) stops lagging trials. Left out, the server
+        chooses `search_seed` (the search's own; a job's `seed` is a parameter) and `parallelism`."""
+        body: dict[str, Any] = {"variant": variant, "params": {**(params or {}), **more}, "strategy": strategy,
+                                "space": space, "trials": trials}
+        chosen = {"seed": search_seed, "parallelism": parallelism, "stop_at_excess": stop_at_excess, "pruner": pruner,
+                  "timeout_s": timeout_s, "callback_url": callback_url}
+        body.update({name: value for name, value in chosen.items() if value is not None})
+        return Sweep(self.transport, self.transport.post("/api/v1/sweeps", body), self.jobs)
+
     def job(self, job_id: str) -> Job:
         """The job with this id, read now (a 404 FitqError if there is none)."""
         return Job(self.transport, {"id": job_id}).refresh()

@@ -37,6 +37,7 @@ class Result:
     device: str | None = None
     optimum_loss: float | None = None
     excess_loss: float | None = None
+    relative_excess_loss: float | None = None  # excess_loss / optimum_loss: what a search ranks by
 
     @classmethod
     def of(cls, document: Mapping[str, Any]) -> "Result":
@@ -45,7 +46,8 @@ class Result:
                    formula=document["formula"], final_loss=document["final_loss"],
                    loss_history=[Point(p["step"], p["loss"]) for p in document["loss_history"]],
                    duration_s=document["duration_s"], device=document.get("device"),
-                   optimum_loss=document.get("optimum_loss"), excess_loss=document.get("excess_loss"))
+                   optimum_loss=document.get("optimum_loss"), excess_loss=document.get("excess_loss"),
+                   relative_excess_loss=document.get("relative_excess_loss"))
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from fitq_client.transport import Transport
 
 
 class Sweep:
-    """One grid of jobs; its fields are those of the last document read."""
+    """One sweep, a grid of jobs or a search's trials; its fields are those of the last document read."""
 
     def __init__(self, transport: Transport, document: dict[str, Any],
                  listing: Callable[..., Iterator[Job]]):
@@ -35,7 +35,7 @@ class Sweep:
 
     @property
     def size(self) -> int:
-        """How many jobs the grid made."""
+        """How many jobs the grid made; a search's trials at most, then, once it ended, how many it asked."""
         return int(self.document["size"])
 
     @property
@@ -50,11 +50,12 @@ class Sweep:
 
     @property
     def finished(self) -> bool:
-        """Whether every job of it has ended."""
+        """Whether every job of it has ended (and a search has stopped asking)."""
         return bool(self.document["finished"])
 
     def best(self) -> Job | None:
-        """Its succeeded job of least final loss so far, read in full; None while none succeeded."""
+        """Its succeeded job of least final loss so far (a search's: of least relative excess loss), read
+        in full; None while none succeeded."""
         best = self.document.get("best")
         if not best:
             return None

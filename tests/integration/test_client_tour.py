@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from service.store.migrate import upgrade
+from tests.integration.faults import Faults
+
 TOUR = Path(__file__).resolve().parents[2] / "docs" / "client.md"
 PANDAS = importlib.util.find_spec("pandas") is not None
 
@@ -15,9 +18,20 @@ def blocks():
     return re.findall(r"^```python\n(.*?)^```$", TOUR.read_text(), flags=re.S | re.M)
 
 
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, pg_databases, redis_url):
+    """API, worker and the sweeper, which the tour's search needs to ask its trials."""
+    url = pg_databases()
+    upgrade(url)
+    s = Faults(tmp_path_factory.mktemp("tour"), url, redis_url)
+    yield s
+    s.close()
+
+
 def test_the_tour_has_every_section():
     code = "\n".join(blocks())
-    for call in ("Client(", ".submit(", ".wait(", ".history(", ".sweep(", ".jobs(", ".cancel(", "FitqError"):
+    for call in ("Client(", ".submit(", ".wait(", ".history(", ".sweep(", ".search(", ".jobs(", ".cancel(",
+                 "FitqError"):
         assert call in code, call
 
 
@@ -41,3 +55,7 @@ def test_the_tour_runs_against_a_live_stack(stack, monkeypatch, capsys):
     assert steps == sorted(steps) and "queued" not in " ".join(heard[1:]), heard
     assert namespace["long"].status == "cancelled" and "cancelled" in printed
     assert namespace["sweep"].finished and namespace["sweep"].size == 3
+    search = namespace["search"]
+    assert search.finished and search.size == 8 and search.document["search"]["ended"] == "trials"
+    trials = [job.result.relative_excess_loss for job in search.jobs() if job.status == "succeeded"]
+    assert len(trials) == 8 and namespace["nearest"].result.relative_excess_loss == min(trials)
