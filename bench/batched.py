@@ -21,6 +21,7 @@ import time
 import torch
 
 from fits import batched, catalog, registry
+from worker import allocator
 
 
 def jobs(variant: str, count: int, device: str) -> list[dict]:
@@ -81,7 +82,10 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (default 1, as a worker runs: TORCH_THREADS=1; a 2-core "
                              "machine runs two workers)")
+    parser.add_argument("--glibc-malloc", action="store_true",
+                        help="keep glibc's own malloc thresholds, not the worker's (worker/allocator.py)")
     args = parser.parse_args(argv)
+    tuned = not args.glibc_malloc and allocator.tune()
     sizes = args.sizes or [1, 10, 100, 1000] + ([10000] if args.device == "cuda" else [])
     variants = args.variants or [v for v in sorted(batched.BUILDERS)
                                  if not (args.device == "cuda" and v == "numpy")]
@@ -89,7 +93,8 @@ def main(argv=None) -> None:
     threads = torch.get_num_threads()
     where = torch.cuda.get_device_name() if args.device == "cuda" else \
         f"{threads} CPU thread{'s' * (threads != 1)} (a worker's TORCH_THREADS)"
-    print(f"batched fits/s, default-size jobs, torch {torch.__version__} on {where}")
+    print(f"batched fits/s, default-size jobs, torch {torch.__version__} on {where}; malloc "
+          + ("as the worker sets it" if tuned else "glibc's own thresholds"))
     if args.device == "cuda":
         print("numpy is CPU-only: it is in the CPU table, not this one")
     header = f"{'variant':16} {'solo':>8} " + " ".join(f"{'B=' + str(s):>8}" for s in sizes)

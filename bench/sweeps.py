@@ -22,6 +22,8 @@ def batched_rate(variant, size):
     import torch
 
     from fits import batched, catalog
+    from worker import allocator
+    allocator.tune()  # as the worker does, so that its passes and this rate run alike
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

@@ -9,11 +9,13 @@ import fits.registry  # noqa: F401,E402  (pulls in torch, torch.nn and torch.opt
 from service import logs
 from service.queue import make_celery
 from service.settings import Settings
+from worker import allocator
 
 settings = Settings.from_env()
 if settings.contradictions():  # also when started as `celery -A worker.main` rather than `fitq worker`
     raise SystemExit("fitq worker: " + "; ".join(settings.contradictions()))
 torch.set_num_threads(settings.torch_threads)
+allocator.tune()  # before any pool forks: children inherit it (worker/allocator.py says why)
 # The first optimizer imports torch._dynamo lazily (about 1.7 s): pay it here, not in the first job.
 torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.0)
 app = make_celery(settings)
