@@ -23,6 +23,7 @@ import torch
 
 from fits import batched, catalog
 from fits.batched.run import CHUNK_BYTES, CPU_CHUNK_BYTES
+from worker import allocator
 
 N, STEPS = 2000, 200
 
@@ -132,9 +133,13 @@ def floor(variant: str) -> tuple[int, float, float]:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.floors", description=__doc__.split("\n\n")[0])
     parser.add_argument("--variants", type=lambda s: s.split(","), default=sorted(KERNELS))
+    parser.add_argument("--glibc-malloc", action="store_true",
+                        help="keep glibc's own malloc thresholds, not the worker's (worker/allocator.py)")
     args = parser.parse_args(argv)
+    tuned = not args.glibc_malloc and allocator.tune()
     torch.set_num_threads(1)
-    print(f"floors, fits/s of default-size jobs, torch {torch.__version__}, 1 CPU thread")
+    print(f"floors, fits/s of default-size jobs, torch {torch.__version__}, 1 CPU thread; malloc "
+          + ("as the worker sets it" if tuned else "glibc's own thresholds"))
     print(f"{'variant':16} {'chunk':>6} {'floor':>8} {'variant':>8} {'load':>5}")
     for variant in args.variants:
         jobs, kernels, whole = floor(variant)

@@ -50,13 +50,14 @@ BUILDERS = {
     "optim": bv.rmsprop_cubics,
     "tensor": bv.tensor_cubics,
 }
-# Bytes of one (jobs x samples) array per chunk. On the CPU a chunk's arrays should stay in the 2 MB
-# L2 cache, but each chunk's step also costs a fixed 10-150 us of Python, autograd and optimizer work
-# (docs/benchmarks.md), so the size was measured per variant: 1 MB for tensor, nn, module and optim,
-# 512 KB for the rest (1 MB halves numpy's pace; custom_function's many temporaries want it small).
-# GPU chunks only bound memory.
+# Bytes of one (jobs x samples) array per chunk. On the CPU a chunk's arrays should stay in cache, but
+# each chunk's step also costs a fixed 10-150 us of Python, autograd and optimizer work
+# (docs/benchmarks.md), so the size was measured per variant, with the worker's malloc thresholds
+# (worker/allocator.py): 2 MB for tensor, autograd, nn, module and optim (1.1-1.4x their pace at 1 MB;
+# before those thresholds every step's fresh mappings made 1 MB the best), 512 KB for the rest (2 MB
+# halves numpy's pace; custom_function's many temporaries want it small). GPU chunks only bound memory.
 CHUNK_BYTES = {"cpu": 1 << 19, "cuda": 1 << 29}
-CPU_CHUNK_BYTES = {"module": 1 << 20, "nn": 1 << 20, "optim": 1 << 20, "tensor": 1 << 20}
+CPU_CHUNK_BYTES = {"autograd": 2 << 20, "module": 2 << 20, "nn": 2 << 20, "optim": 2 << 20, "tensor": 2 << 20}
 ITEM_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8}
 
 
@@ -121,15 +122,18 @@ def train_batch(chunks: Sequence[Stepper], size: int, *, steps: int, log_every: 
     for chunk in chunks:
         members.append(list(range(at, at + len(chunk.values()))))
         at += len(members[-1])
-    in_callback = 0.0
+    in_callback, losses, first = 0.0, [], 0
     start = time.perf_counter()
-    for t in range(steps):
-        if deadline is not None and time.monotonic() > deadline:
-            raise FitTimeout(t, steps)
-        logged = (t + 1) % log_every == 0
-        losses = [chunk.step(logged or t == steps - 1) for chunk in chunks]
-        if not logged:
-            continue
+    while first < steps:
+        # Each chunk takes every step up to the next history point (or the last step) in turn: its
+        # arrays stay in cache for the stretch, where stepping every chunk at every step swept them all
+        # each time (a 1,000-job numpy batch is 32 chunks, about 50 MB, past the 32 MB L3 cache).
+        # Chunks share nothing, so each job's numbers are the same in either order.
+        t = min(first + log_every - 1 - first % log_every, steps - 1)  # the stretch's last step
+        losses = [_stretch(chunk, first, t, steps, deadline) for chunk in chunks]
+        first = t + 1
+        if (t + 1) % log_every:
+            continue  # the last step, between history points
         values = spread(gather(losses), members, size)  # the one host sync of a history point
         points.append((t, values))
         if not all(map(math.isfinite, (v for j, v in enumerate(values) if j not in stopped))):
@@ -163,6 +167,15 @@ def train_batch(chunks: Sequence[Stepper], size: int, *, steps: int, log_every: 
         count, final, params = stopped.get(j, (len(points), finals[j], parameters[j]))
         runs.append((params, Trace(list(zip(logged_steps[:count], columns[j][:count])), final, duration)))
     return runs
+
+
+def _stretch(chunk: Stepper, first: int, last: int, steps: int, deadline: float | None):
+    """Steps first..last of one chunk; the loss of the last (only it is wanted)."""
+    for t in range(first, last + 1):
+        if deadline is not None and time.monotonic() > deadline:
+            raise FitTimeout(first, steps)  # every job has done `first` steps, some more
+        loss = chunk.step(t == last)
+    return loss
 
 
 def spread(rows: list, members: Sequence[Sequence[int]], size: int) -> list:

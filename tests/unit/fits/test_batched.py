@@ -340,3 +340,27 @@ def test_time_spent_in_the_callbacks_is_not_the_fits(params):
 def test_the_refusal_of_mixed_batches_says_what_to_do(params):
     with pytest.raises(ValueError, match=r"cannot share a pass; group them by batch_key$"):
         batched.run_batch("tensor", [params("tensor"), params("tensor", steps=100)])
+
+
+@pytest.mark.parametrize("variant", sorted(batched.BUILDERS))
+def test_jobs_on_both_sides_of_a_chunk_boundary_match_their_solo_runs(variant, params, monkeypatch):
+    # At the chunk size the CPU really uses for the variant, default samples: the last job of the first
+    # chunk and the first of the second run in different passes' arrays, each as it would alone.
+    base = params(variant)
+    row_bytes = base["samples"] * batched.run.ITEM_BYTES[base["dtype"]]
+    per_chunk = batched.run.CPU_CHUNK_BYTES.get(variant, batched.CHUNK_BYTES["cpu"]) // row_bytes
+    batch = jobs(params, variant, count=per_chunk + 2, spread=False, steps=30, log_every=10)  # none diverges
+    sizes = []
+    build = batched.BUILDERS[variant]
+    monkeypatch.setitem(batched.BUILDERS, variant, lambda part, data: sizes.append(len(part)) or build(part, data))
+
+    results = batched.run_batch(variant, batch)
+
+    assert sizes == [per_chunk, 2]
+    assert all(math.isfinite(r.final_loss) for r in results)
+    picked = [0, per_chunk - 1, per_chunk, per_chunk + 1]
+    for j, solo in zip(picked, solo_runs(variant, [batch[j] for j in picked]), strict=True):
+        if variant in BIT_FOR_BIT:
+            assert without_duration(results[j]) == without_duration(solo)
+        else:
+            assert_close(results[j], solo, rel=1e-14 if variant == "numpy" else 1e-5)

@@ -152,7 +152,9 @@ def test_rows_leave_each_of_several_chunks(variant, monkeypatch):
     steps_full, sizes[:] = len(sizes), []
     pruned = batched.run_batch(variant, batch, prune=at({100: {1, 2, 3}, 200: {5}}))
 
-    assert steps_full == 3 * 300 and sizes == [2, 2, 2] * 100 + [1, 2] * 100 + [1, 1] * 100
+    # Each chunk takes the 50 steps to the next history point in turn (fits/batched/run.py).
+    stretches = [[2, 2, 2]] * 2 + [[1, 2]] * 2 + [[1, 1]] * 2
+    assert steps_full == 3 * 300 and sizes == [rows for chunk in stretches for rows in chunk for _ in range(50)]
     for j, points in ((1, 2), (2, 2), (3, 2), (5, 4)):
         assert pruned[j].loss_history[:2] == full[j].loss_history[:2]
         assert [v for _, v in pruned[j].loss_history] == \
