@@ -15,9 +15,8 @@ import argparse
 import os
 import time
 
-from bench.stack import PG_ADMIN, Database
+from bench.stack import PG_ADMIN, fresh_sessions
 from service.store import jobs
-from service.store.db import make_engine, make_sessionmaker
 
 
 def result(j: int) -> dict:
@@ -50,11 +49,7 @@ def main(argv=None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--pg-admin", default=PG_ADMIN)
     args = parser.parse_args(argv)
-    database = Database(args.pg_admin, "outcomes")
-    try:
-        database.create()
-        engine = make_engine(database.url)
-        sessions = make_sessionmaker(engine)
+    with fresh_sessions(args.pg_admin, "outcomes") as sessions:
         print(f"finish_many on PostgreSQL, ms a batch (µs a job), best of {args.rounds}")
         print(f"{'jobs':>6} {'per job':>18} {'one statement':>18} {'load':>5}")
         for size in args.sizes:
@@ -64,9 +59,6 @@ def main(argv=None) -> None:
                     best[per_job] = min(best[per_job], batch_write(sessions, size, per_job))
             cells = [f"{best[p] * 1e3:8.1f} ({best[p] / size * 1e6:6.0f})" for p in (True, False)]
             print(f"{size:6} {cells[0]:>18} {cells[1]:>18} {os.getloadavg()[0]:5.1f}", flush=True)
-        engine.dispose()
-    finally:
-        database.close()
 
 
 if __name__ == "__main__":

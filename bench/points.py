@@ -17,9 +17,8 @@ import time
 
 from sqlalchemy.dialects import postgresql
 
-from bench.stack import PG_ADMIN, Database
+from bench.stack import PG_ADMIN, fresh_sessions
 from service.store import jobs, points
-from service.store.db import make_engine, make_sessionmaker
 from service.store.models import ProgressPoint
 
 
@@ -37,11 +36,7 @@ def main(argv=None) -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--pg-admin", default=PG_ADMIN)
     args = parser.parse_args(argv)
-    database = Database(args.pg_admin, "points")
-    try:
-        database.create()
-        engine = make_engine(database.url)
-        sessions = make_sessionmaker(engine)
+    with fresh_sessions(args.pg_admin, "points") as sessions:
         with sessions() as session:
             ids = [jobs.create(session=session, variant="tensor", params={})[0].id for _ in range(args.jobs)]
         ways = {"multi-row VALUES (before)": before,
@@ -62,9 +57,6 @@ def main(argv=None) -> None:
             cells = [f"{statistics.median(v) * 1e3:6.1f} ({min(v) * 1e3:5.1f}-{max(v) * 1e3:5.1f})"
                      for v in zip(*times)]
             print(f"{name:34} {cells[0]:>22} {cells[1]:>22} {os.getloadavg()[0]:5.1f}")
-        engine.dispose()
-    finally:
-        database.close()
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from redis.retry import Retry
 from service.ops import embedded_redis
 from service.ops.supervisor import die_with_parent
 from service.settings import Settings
+from service.store.db import make_engine, make_sessionmaker
 from service.store.migrate import upgrade
 
 REPO = Path(__file__).resolve().parent.parent
@@ -234,3 +235,18 @@ def fresh_stack(label, workers, env=(), pg_admin=PG_ADMIN, keep=False):
             stack.stop()
         database.close(keep)
         say(f"{label}: logs kept in {logs}")
+
+
+@contextlib.contextmanager
+def fresh_sessions(pg_admin, label):
+    """A sessionmaker on a new database migrated to head (Database above), dropped afterwards."""
+    database = Database(pg_admin, label)
+    try:
+        database.create()
+        engine = make_engine(database.url)
+        try:
+            yield make_sessionmaker(engine)
+        finally:
+            engine.dispose()
+    finally:
+        database.close()
