@@ -10,7 +10,11 @@ time, which other processes on a shared machine move less; `load` the 1-minute l
 the row. A sample of jobs of the widest batch (first, middle, last) also runs alone through
 fits.registry.run: `solo` is the best of those runs' fits/s, `max rel diff` the largest relative
 difference of any of their logged losses from the batched ones; 0 is bit for bit.
-Imports only fits, torch, numpy and the standard library, so it runs on a bare GPU machine.
+
+On the CPU each variant first settles its chunk size as a worker does (`chunk`, fits/batched/
+chunking.py; bench.floors.settled), and is timed at it. When B = 1000 is among the sizes, a second
+table sets each variant's rate against its goal and its floor (bench.floors) at that chunk size.
+Imports only fits, bench, torch, numpy and the standard library, so it runs on a bare GPU machine.
 """
 from __future__ import annotations
 
@@ -20,7 +24,10 @@ import time
 
 import torch
 
+from bench import floors
+from bench.goals import CPU_GOALS, verdict
 from fits import batched, catalog, registry
+from fits.batched.chunking import Tuner
 from worker import allocator
 
 
@@ -31,13 +38,13 @@ def jobs(variant: str, count: int, device: str) -> list[dict]:
     return [{**defaults, "seed": seed} for seed in range(count)]
 
 
-def best_rate(variant: str, batch: list[dict]) -> tuple[float, float, list]:
+def best_rate(variant: str, batch: list[dict], chunking: Tuner) -> tuple[float, float, list]:
     """Fits per second of run_batch over `batch`, the best of up to three runs, in wall-clock and in
     CPU time, and the last results."""
     best, best_cpu, results = 0.0, 0.0, []
     for _ in range(3):
         started, cpu = time.perf_counter(), time.process_time()
-        results = batched.run_batch(variant, batch)
+        results = batched.run_batch(variant, batch, chunking=chunking)
         took = time.perf_counter() - started
         best, best_cpu = max(best, len(batch) / took), max(best_cpu, len(batch) / (time.process_time() - cpu))
         if took > 1.0:
@@ -58,18 +65,31 @@ def solo_comparison(variant: str, batch: list[dict], results: list) -> tuple[flo
     return fastest, worst
 
 
-def row(variant: str, sizes: list[int], device: str) -> list[str]:
-    """One table row: solo and batched fits/s per size, and the sampled max relative difference."""
-    batched.run_batch(variant, [{**job, "steps": 10, "log_every": 10} for job in jobs(variant, 2, device)])
-    cells, cpu, widest = [], 0.0, None
+def row(variant: str, sizes: list[int], device: str, chunking: Tuner) -> tuple[list[str], dict[int, float]]:
+    """One table row: solo and batched fits/s per size, and the sampled max relative difference; and
+    the rate per size."""
+    batched.run_batch(variant, [{**job, "steps": 10, "log_every": 10} for job in jobs(variant, 2, device)],
+                      chunking=chunking)
+    cells, cpu, widest, rates = [], 0.0, None, {}
     for size in sizes:
         batch = jobs(variant, size, device)
-        rate, cpu, results = best_rate(variant, batch)
+        rate, cpu, results = best_rate(variant, batch, chunking)
         cells.append(f"{rate:8.1f}")
-        widest = (batch, results)
+        widest, rates[size] = (batch, results), rate
     solo, difference = solo_comparison(variant, *widest)
     return ([f"{solo:8.1f}"] + cells + [f"{cpu:8.1f}"]
-            + [f"{difference:13.1e}" if difference else f"{'0 (bit-exact)':>13}", f"{os.getloadavg()[0]:5.1f}"])
+            + [f"{difference:13.1e}" if difference else f"{'0 (bit-exact)':>13}", f"{os.getloadavg()[0]:5.1f}"],
+            rates)
+
+
+def goals(measured: dict[str, tuple[int, float]]) -> None:
+    """Each variant's B = 1000 rate against its goal, beside its floor at the chunk size it ran."""
+    print("\nCPU goals at B = 1000 (issue 15); floor: its arithmetic alone on one chunk (bench.floors), CPU time")
+    print(f"{'variant':16} {'goal':>6} {'B=1000':>8} {'floor':>8}  verdict")
+    for variant, (budget, rate) in measured.items():
+        _, floor, _ = floors.floor(variant, budget)
+        goal = CPU_GOALS[variant]
+        print(f"{variant:16} {goal:6d} {rate:8.1f} {floor:8.1f}  {verdict(rate, floor, goal)}", flush=True)
 
 
 def main(argv=None) -> None:
@@ -97,10 +117,22 @@ def main(argv=None) -> None:
           + ("as the worker sets it" if tuned else "glibc's own thresholds"))
     if args.device == "cuda":
         print("numpy is CPU-only: it is in the CPU table, not this one")
-    header = f"{'variant':16} {'solo':>8} " + " ".join(f"{'B=' + str(s):>8}" for s in sizes)
+    header = f"{'variant':16} {'chunk':>7} {'solo':>8} " + " ".join(f"{'B=' + str(s):>8}" for s in sizes)
     print(header + f" {'cpu':>8} {'max rel diff':>13} {'load':>5}")
+    measured = {}
     for variant in variants:
-        print(f"{variant:16} " + " ".join(row(variant, sizes, args.device)), flush=True)
+        if args.device == "cpu":
+            chunking = floors.settled(variant)
+            budget = floors.chosen(chunking, variant)
+            chunk = f"{budget >> 10:4d} KB"
+        else:
+            chunking, budget, chunk = Tuner((1 << 20,)), 0, f"{'-':>7}"  # a GPU chunk only bounds memory
+        cells, rates = row(variant, sizes, args.device, chunking)
+        print(f"{variant:16} {chunk} " + " ".join(cells), flush=True)
+        if args.device == "cpu" and 1000 in rates and variant in CPU_GOALS:
+            measured[variant] = (budget, rates[1000])
+    if measured:
+        goals(measured)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""A batched pass's rate against its CPU chunk size (fits/batched/run.py's CPU_CHUNK_BYTES).
+"""A batched pass's rate against its CPU chunk size, each size fixed in turn (fits/batched/chunking.py
+chooses among them in the worker, from the passes' own timings).
 
     .venv/bin/python -m bench.chunks --variant optim --kb 512,1024,2048,4096,1024,2048
 
@@ -15,7 +16,7 @@ import time
 import torch
 
 from fits import batched, catalog
-from fits.batched import run
+from fits.batched.chunking import Tuner
 from worker import allocator
 
 
@@ -32,10 +33,9 @@ def main(argv=None) -> None:
     batched.run_batch(args.variant, [{**defaults, "seed": s, "steps": 10, "log_every": 10} for s in range(2)])
     print(f"{args.variant}: {args.jobs} jobs of {args.steps} steps, fits/s of 2000-step jobs in CPU time")
     for kb in args.kb:
-        run.CPU_CHUNK_BYTES[args.variant] = kb << 10
         started = time.process_time()
         batched.run_batch(args.variant, [{**defaults, "seed": s, "steps": args.steps, "log_every": 100}
-                                         for s in range(args.jobs)])
+                                         for s in range(args.jobs)], chunking=Tuner((kb << 10,)))
         rate = args.jobs * args.steps / 2000 / (time.process_time() - started)
         print(f"chunk {kb:5d} KB: {rate:7.1f}   load {os.getloadavg()[0]:.1f}", flush=True)
 

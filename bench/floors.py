@@ -2,7 +2,8 @@
 
     .venv/bin/python -m bench.floors                   # every batchable variant, one torch thread
 
-A floor runs, on one chunk of the size fits/batched/run.py uses, the same kernels on the same shapes
+A floor runs, on one chunk of the size the variant's passes choose on this machine (fits/batched/
+chunking.py, settled first by short passes of 1,000 jobs), the same kernels on the same shapes
 and layouts as the variant's batched step (its products, elementwise passes and reductions, forward
 and backward), called directly in a loop: no autograd graph, no engine, no torch.optim, no module
 call. Beside it, the variant's own pass (fits.batched.run_batch) over one chunk of jobs, timed in
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 
 from fits import batched, catalog
-from fits.batched.run import CHUNK_BYTES, CPU_CHUNK_BYTES
+from fits.batched.chunking import CANDIDATES, Tuner, describe
 from worker import allocator
 
 N, STEPS = 2000, 200
@@ -108,15 +109,38 @@ KERNELS = {
 }
 
 
-def floor(variant: str) -> tuple[int, float, float]:
-    """(chunk size, fits/s of the kernels alone, fits/s of the variant's own pass over that chunk),
-    both in CPU time, each the best of three timings taken in turn."""
+def settled(variant: str, jobs: int = 1000, settle_s: float = 0.25, passes: int = 12) -> Tuner:
+    """A chunk tuner that has chosen this variant's size, as a worker's does from its first passes:
+    passes of `jobs` default-size jobs of 200 steps until every candidate ran `settle_s` CPU seconds
+    (a quarter of the worker's, so that a bench settles in seconds), at most `passes` of them."""
+    tuner = Tuner(CANDIDATES, settle_s=settle_s)
+    defaults = {**catalog.VARIANTS[variant].defaults, "device": "cpu", "steps": STEPS, "log_every": 100}
+    for _ in range(passes):
+        if tuner.chosen(variant) is not None:
+            break
+        batched.run_batch(variant, [{**defaults, "seed": seed} for seed in range(jobs)], chunking=tuner)
+    return tuner
+
+
+def chosen(tuner: Tuner, variant: str) -> int:
+    """The budget the tuner chose (the largest candidate if it has not: it only says so here)."""
+    budget = tuner.chosen(variant)
+    if budget is None:
+        print(f"{variant}: chunk size not settled ({describe(tuner.rates(variant), None)}); "
+              f"using {max(CANDIDATES) >> 10} KB")
+    return budget or max(CANDIDATES)
+
+
+def floor(variant: str, budget: int) -> tuple[int, float, float]:
+    """(chunk size in jobs, fits/s of the kernels alone, fits/s of the variant's own pass over that
+    chunk) for chunks of `budget` bytes, both in CPU time, each the best of three timings in turn."""
     item = 8 if variant == "numpy" else 4
-    jobs = max(1, CPU_CHUNK_BYTES.get(variant, CHUNK_BYTES["cpu"]) // (N * item))
+    jobs = max(1, budget // (N * item))
     step = KERNELS[variant](jobs)
     defaults = {**catalog.VARIANTS[variant].defaults, "device": "cpu", "steps": STEPS}
     batch = [{**defaults, "seed": seed} for seed in range(jobs)]
-    batched.run_batch(variant, batch)
+    one = Tuner((budget,))  # the chunk is the whole batch
+    batched.run_batch(variant, batch, chunking=one)
     kernels = whole = math.inf
     for _ in range(3):
         started = time.process_time()
@@ -124,7 +148,7 @@ def floor(variant: str) -> tuple[int, float, float]:
             step()
         kernels = min(kernels, time.process_time() - started)
         started = time.process_time()
-        batched.run_batch(variant, batch)
+        batched.run_batch(variant, batch, chunking=one)
         whole = min(whole, time.process_time() - started)
     # A default job is 2000 steps; a chunk's step serves `jobs` jobs.
     return jobs, jobs * STEPS / (2000 * kernels), jobs * STEPS / (2000 * whole)
@@ -140,10 +164,12 @@ def main(argv=None) -> None:
     torch.set_num_threads(1)
     print(f"floors, fits/s of default-size jobs, torch {torch.__version__}, 1 CPU thread; malloc "
           + ("as the worker sets it" if tuned else "glibc's own thresholds"))
-    print(f"{'variant':16} {'chunk':>6} {'floor':>8} {'variant':>8} {'load':>5}")
+    print(f"{'variant':16} {'chunk':>6} {'jobs':>6} {'floor':>8} {'variant':>8} {'load':>5}")
     for variant in args.variants:
-        jobs, kernels, whole = floor(variant)
-        print(f"{variant:16} {jobs:6d} {kernels:8.1f} {whole:8.1f} {os.getloadavg()[0]:5.1f}", flush=True)
+        budget = chosen(settled(variant), variant)
+        jobs, kernels, whole = floor(variant, budget)
+        print(f"{variant:16} {budget >> 10:>3d} KB {jobs:6d} {kernels:8.1f} {whole:8.1f} {os.getloadavg()[0]:5.1f}",
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from celery import Celery, shared_task
 
 from fits import batched, optimum, registry
 from fits import device as fit_device
+from fits.batched import chunking
 from fits.errors import FitTimeout
 from service.queue import DEFAULT_QUEUE, RUN_FIT, named, send
 from service.settings import Settings
@@ -218,8 +219,22 @@ def _fit(run: Sequence[Job], on_progress: Callable[[int, int, list[float]], None
         job = run[0]
         return [registry.run(job.variant, job.params, deadline=deadline,
                              on_progress=lambda step, steps, loss: on_progress(step, steps, [loss]))]
-    return batched.run_batch(run[0].variant, [job.params for job in run], on_progress=on_progress,
-                             deadline=deadline, prune=prune)
+    results = batched.run_batch(run[0].variant, [job.params for job in run], on_progress=on_progress,
+                                deadline=deadline, prune=prune)
+    _announce_chunks(run[0].variant)
+    return results
+
+
+_announced: set[str] = set()
+
+
+def _announce_chunks(variant: str) -> None:
+    # Once per variant and process: the CPU chunk size its passes measured and chose, for operators.
+    chosen = chunking.TUNER.chosen(variant)
+    if chosen is not None and variant not in _announced:
+        _announced.add(variant)
+        log.info("%s passes: CPU chunk size measured: %s", variant,
+                 chunking.describe(chunking.TUNER.rates(variant), chosen))
 
 
 def _outcome(job: Job, result: FitResult, pruned: bool = False) -> jobs.Outcome:

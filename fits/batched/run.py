@@ -29,7 +29,9 @@ import torch
 
 from fits import legendre
 from fits.batch_key import batch_key
+from fits.batched import chunking as tuning
 from fits.batched import variants as bv
+from fits.batched.chunking import Tuner
 from fits.batched.updates import Stepper
 from fits.data import sine
 from fits.device import numpy_device
@@ -50,25 +52,25 @@ BUILDERS = {
     "optim": bv.rmsprop_cubics,
     "tensor": bv.tensor_cubics,
 }
-# Bytes of one (jobs x samples) array per chunk. On the CPU a chunk's arrays should stay in cache, but
-# each chunk's step also costs a fixed 10-150 us of Python, autograd and optimizer work
-# (docs/benchmarks.md), so the size was measured per variant, with the worker's malloc thresholds
-# (worker/allocator.py): 2 MB for tensor, autograd, nn, module and optim (1.1-1.4x their pace at 1 MB;
-# before those thresholds every step's fresh mappings made 1 MB the best), 512 KB for the rest (2 MB
-# halves numpy's pace; custom_function's many temporaries want it small). GPU chunks only bound memory.
-CHUNK_BYTES = {"cpu": 1 << 19, "cuda": 1 << 29}
-CPU_CHUNK_BYTES = {"autograd": 2 << 20, "module": 2 << 20, "nn": 2 << 20, "optim": 2 << 20, "tensor": 2 << 20}
+# Bytes of one (jobs x samples) array per chunk on a GPU, where chunks only bound memory. On the CPU
+# each variant's size is measured on the machine by its own passes (fits/batched/chunking.py).
+CHUNK_BYTES = {"cuda": 1 << 29}
 ITEM_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4, "float64": 8}
 
 
 # prune(step_done, losses): which jobs (indices) stop here, at a history point; see train_batch.
 Prune = Callable[[int, list], set]
+# on_stretch(first job, jobs, steps, seconds): a chunk's stretch of steps took that much of the
+# training thread's CPU time; the first job (index) names the chunk.
+Stretched = Callable[[int, int, int, float], None]
 
 
 def run_batch(variant: str, params_list: Sequence[Mapping], on_progress: BatchProgress | None = None,
-              deadline: float | None = None, prune: Prune | None = None) -> list[FitResult]:
+              deadline: float | None = None, prune: Prune | None = None,
+              chunking: Tuner | None = None) -> list[FitResult]:
     """Run jobs with the same batch_key together; one FitResult per job, in order, each as registry.run would
-    give (a job `prune` stopped: as it was at that history point)."""
+    give (a job `prune` stopped: as it was at that history point). On the CPU `chunking` cuts the jobs
+    into chunks and learns from the pass's timings (the process's own tuner unless given one)."""
     if not params_list:
         return []
     keys = {batch_key(variant, params) for params in params_list}
@@ -82,11 +84,24 @@ def run_batch(variant: str, params_list: Sequence[Mapping], on_progress: BatchPr
         data = sine(first["samples"], first["dtype"], first["device"])
         where = data.device.type
     row_bytes = first["samples"] * ITEM_BYTES.get(first["dtype"], 8)
-    budget = CPU_CHUNK_BYTES.get(variant, CHUNK_BYTES["cpu"]) if where == "cpu" else CHUNK_BYTES["cuda"]
-    size = max(1, budget // row_bytes)
-    chunks = [BUILDERS[variant](params_list[i:i + size], data) for i in range(0, len(params_list), size)]
+    chunking = chunking or tuning.TUNER
+    if where == "cpu":
+        plan = chunking.plan(variant, len(params_list), row_bytes)
+    else:
+        size = max(1, CHUNK_BYTES["cuda"] // row_bytes)
+        plan = [(min(size, len(params_list) - i), 0) for i in range(0, len(params_list), size)]
+    starts = [sum(size for size, _ in plan[:k]) for k in range(len(plan))]
+    chunks = [BUILDERS[variant](params_list[at:at + size], data) for at, (size, _) in zip(starts, plan)]
+    planned = {at: chunk for at, chunk in zip(starts, plan)}
+
+    def timed(first_job: int, rows: int, steps_done: int, seconds: float) -> None:
+        size, budget = planned.get(first_job, (0, 0))  # a chunk that lost its first job was pruned
+        if budget and rows == size:  # a chunk pruning has cut is no longer its candidate's size
+            chunking.record(variant, budget, rows * steps_done, seconds)
+
     runs = train_batch(chunks, len(params_list), steps=first["steps"], log_every=first["log_every"],
-                       on_progress=on_progress, deadline=deadline, prune=prune)
+                       on_progress=on_progress, deadline=deadline, prune=prune,
+                       on_stretch=timed if where == "cpu" else None)
     return results(variant, runs, where)
 
 
@@ -107,8 +122,8 @@ def results(variant: str, runs: Sequence[tuple[list[float], Trace]], device: str
 
 
 def train_batch(chunks: Sequence[Stepper], size: int, *, steps: int, log_every: int,
-                on_progress: BatchProgress | None = None,
-                deadline: float | None = None, prune: Prune | None = None) -> list[tuple[list[float], Trace]]:
+                on_progress: BatchProgress | None = None, deadline: float | None = None,
+                prune: Prune | None = None, on_stretch: Stretched | None = None) -> list[tuple[list[float], Trace]]:
     """Step every chunk `steps` times; (parameters, trace) per job. fits.loop.train's rules, per job:
     a job's history ends at its first non-finite logged loss (its parameters are kept as they were
     there), the pass stops once every job has, and FitTimeout is raised past `deadline`. At each history
@@ -130,7 +145,14 @@ def train_batch(chunks: Sequence[Stepper], size: int, *, steps: int, log_every: 
         # each time (a 1,000-job numpy batch is 32 chunks, about 50 MB, past the 32 MB L3 cache).
         # Chunks share nothing, so each job's numbers are the same in either order.
         t = min(first + log_every - 1 - first % log_every, steps - 1)  # the stretch's last step
-        losses = [_stretch(chunk, first, t, steps, deadline) for chunk in chunks]
+        if on_stretch is None:
+            losses = [_stretch(chunk, first, t, steps, deadline) for chunk in chunks]
+        else:
+            losses = []
+            for chunk, part in zip(chunks, members, strict=True):
+                began = time.thread_time()
+                losses.append(_stretch(chunk, first, t, steps, deadline))
+                on_stretch(part[0], len(part), t + 1 - first, time.thread_time() - began)
         first = t + 1
         if (t + 1) % log_every:
             continue  # the last step, between history points

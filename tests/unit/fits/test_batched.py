@@ -9,6 +9,7 @@ import torch
 from fits import batch_key, batched, nn_sequential, registry
 from fits.batched import models as batched_models
 from fits.batched import variants as batched_variants
+from fits.batched.chunking import CANDIDATES, Tuner
 from fits.data import sine
 from fits.errors import FitTimeout
 from fits.seeding import normal_scalars
@@ -208,11 +209,12 @@ def test_a_deadline_in_the_past_stops_before_the_first_step(params):
 
 def test_a_batch_wider_than_one_chunk_matches_its_solo_runs(params):
     # 30,000 samples (under torch's parallel grain, so a row sum stays the solo sum on any threads).
-    count = batched.CHUNK_BYTES["cpu"] // (30_000 * 4) + 1  # float32
+    budget = 512 << 10
+    count = budget // (30_000 * 4) + 1  # float32
     batch = jobs(params, "custom_function", count=count, learning_rate=3e-7, steps=20, samples=30_000,
                  log_every=5)
 
-    results = batched.run_batch("custom_function", batch)
+    results = batched.run_batch("custom_function", batch, chunking=Tuner((budget,)))
 
     assert [r.loss_history for r in results] == [s.loss_history for s in solo_runs("custom_function", batch)]
 
@@ -344,17 +346,18 @@ def test_the_refusal_of_mixed_batches_says_what_to_do(params):
 
 @pytest.mark.parametrize("variant", sorted(batched.BUILDERS))
 def test_jobs_on_both_sides_of_a_chunk_boundary_match_their_solo_runs(variant, params, monkeypatch):
-    # At the chunk size the CPU really uses for the variant, default samples: the last job of the first
-    # chunk and the first of the second run in different passes' arrays, each as it would alone.
+    # At the largest chunk size the CPU may choose (fits/batched/chunking.py), default samples: the
+    # last job of the first chunk and the first of the second run in different passes' arrays, each
+    # as it would alone.
     base = params(variant)
     row_bytes = base["samples"] * batched.run.ITEM_BYTES[base["dtype"]]
-    per_chunk = batched.run.CPU_CHUNK_BYTES.get(variant, batched.CHUNK_BYTES["cpu"]) // row_bytes
+    per_chunk = max(CANDIDATES) // row_bytes
     batch = jobs(params, variant, count=per_chunk + 2, spread=False, steps=30, log_every=10)  # none diverges
     sizes = []
     build = batched.BUILDERS[variant]
     monkeypatch.setitem(batched.BUILDERS, variant, lambda part, data: sizes.append(len(part)) or build(part, data))
 
-    results = batched.run_batch(variant, batch)
+    results = batched.run_batch(variant, batch, chunking=Tuner((max(CANDIDATES),)))
 
     assert sizes == [per_chunk, 2]
     assert all(math.isfinite(r.final_loss) for r in results)

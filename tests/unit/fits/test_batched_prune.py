@@ -5,6 +5,7 @@ import torch
 
 from fits import batched
 from fits.batched import models, updates
+from fits.batched.chunking import Tuner
 from fits.batched.updates import Stepper
 from fits.params import resolve
 
@@ -142,15 +143,15 @@ def test_rows_leave_each_of_several_chunks(variant, monkeypatch):
     # Chunks of two jobs: at 100 jobs 1, 2 and 3 go (the first chunk shrinks, the second goes), at 200
     # job 5 (the third chunk shrinks).
     row_bytes = 200 * (8 if variant == "numpy" else 4)
-    monkeypatch.setitem(batched.run.CPU_CHUNK_BYTES, variant, 2 * row_bytes)
+    pairs = Tuner((2 * row_bytes,))
     batch = jobs(variant, count=6)
     sizes: list[int] = []
     build = batched.BUILDERS[variant]
     monkeypatch.setitem(batched.BUILDERS, variant, lambda part, data: counted(build(part, data), sizes))
 
-    full = batched.run_batch(variant, batch)
+    full = batched.run_batch(variant, batch, chunking=pairs)
     steps_full, sizes[:] = len(sizes), []
-    pruned = batched.run_batch(variant, batch, prune=at({100: {1, 2, 3}, 200: {5}}))
+    pruned = batched.run_batch(variant, batch, prune=at({100: {1, 2, 3}, 200: {5}}), chunking=pairs)
 
     # Each chunk takes the 50 steps to the next history point in turn (fits/batched/run.py).
     stretches = [[2, 2, 2]] * 2 + [[1, 2]] * 2 + [[1, 1]] * 2

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from sqlalchemy.exc import OperationalError
 
+from fits.batched import chunking
 from service.store import jobs
+from worker import tasks
 from worker.tasks import run_message, warm
 
 WORKER = "fitq-2@box"
@@ -115,3 +117,18 @@ def test_a_batch_logs_where_its_pass_went(context, add_jobs, caplog):
     assert run_message(context(), first, [mate], worker=WORKER) == "succeeded"
     assert re.search(r"pass of 2 \w+ jobs: claim [\d.]+ ms, fit [\d.]+ s, outcomes [\d.]+ ms, write [\d.]+ ms",
                      caplog.text)
+
+
+def test_a_worker_says_once_which_cpu_chunk_size_its_passes_chose(context, add_jobs, caplog, monkeypatch):
+    # Rows of 200 float32 samples are 800 bytes: chunks of 1 and 2 jobs are compared, every timing counts.
+    monkeypatch.setattr(chunking, "TUNER", chunking.Tuner((800, 1600), settle_s=0.0))
+    monkeypatch.setattr(tasks, "_announced", set())
+    caplog.set_level(logging.INFO, logger="worker.tasks")
+    first, *mates = add_jobs(6)
+    assert run_message(context(), first, mates, worker=WORKER) == "succeeded"
+    again, *more = add_jobs(6)
+    assert run_message(context(), again, more, worker=WORKER) == "succeeded"
+
+    said = re.findall(r"tensor passes: CPU chunk size measured: 0 KB [\d.]+, 1 KB [\d.]+ fits/s of 2000-step "
+                      r"jobs; chosen (\d) KB", caplog.text)
+    assert len(said) == 1 and chunking.TUNER.chosen("tensor") in (800, 1600)

@@ -1,0 +1,86 @@
+"""The CPU chunk sizes: measured per variant by its own passes, then the fastest kept."""
+import pytest
+
+from fits import batched
+from fits.batched import chunking
+from fits.batched.chunking import Tuner
+
+KB = 1 << 10
+
+
+def test_until_settled_a_pass_cuts_chunks_of_every_candidate_in_turn():
+    tuner = Tuner((4 * KB, 8 * KB), settle_s=1.0)
+
+    # Rows of 1 KB: as many jobs in chunks of 8 as in chunks of 4, in turn; the last chunk is what is
+    # left, and is not measured (budget 0).
+    assert tuner.plan("tensor", 30, KB) == [(8, 8 * KB), (4, 4 * KB), (4, 4 * KB), (8, 8 * KB), (4, 4 * KB), (2, 0)]
+
+
+def test_a_batch_that_fills_fewer_than_two_candidates_is_one_chunk():
+    tuner = Tuner((4 * KB, 8 * KB, 16 * KB))
+
+    assert tuner.plan("tensor", 7, KB) == [(7, 0)]
+    assert tuner.plan("tensor", 3, KB) == [(3, 0)]
+    # 12 jobs fill the 4- and 8-job candidates, not the 16: only those two are compared.
+    assert tuner.plan("tensor", 12, KB) == [(8, 8 * KB), (4, 4 * KB)]
+
+
+def test_it_settles_on_the_fastest_once_every_offered_candidate_ran_long_enough():
+    tuner = Tuner((4 * KB, 8 * KB, 16 * KB), settle_s=1.0)
+    tuner.plan("nn", 12, KB)  # offers 4 KB and 8 KB only
+
+    tuner.record("nn", 4 * KB, job_steps=1000, seconds=1.0)
+    tuner.record("nn", 8 * KB, job_steps=1500, seconds=0.5)
+    assert tuner.chosen("nn") is None  # 8 KB has not run a second yet
+    tuner.record("nn", 8 * KB, job_steps=1500, seconds=0.5)
+
+    assert tuner.chosen("nn") == 8 * KB
+    assert tuner.rates("nn") == {4 * KB: 1000.0, 8 * KB: 3000.0}
+    assert tuner.plan("nn", 20, KB) == [(8, 8 * KB), (8, 8 * KB), (4, 0)]
+    assert tuner.chosen("tensor") is None  # each variant measures its own
+
+
+def test_what_no_candidate_made_is_not_counted():
+    tuner = Tuner((4 * KB, 8 * KB), settle_s=0.1)
+    tuner.plan("nn", 12, KB)
+
+    tuner.record("nn", 0, job_steps=10**6, seconds=5.0)  # a last, partial chunk
+    tuner.record("nn", 16 * KB, job_steps=10**6, seconds=5.0)  # not a candidate
+    tuner.record("nn", 4 * KB, job_steps=100, seconds=1.0)
+
+    assert tuner.rates("nn") == {4 * KB: 100.0} and tuner.chosen("nn") is None
+
+
+def test_one_candidate_is_a_fixed_size():
+    tuner = Tuner((8 * KB,))
+
+    assert tuner.plan("nn", 20, KB) == [(8, 8 * KB), (8, 8 * KB), (4, 0)]
+    tuner.record("nn", 8 * KB, job_steps=100, seconds=5.0)
+    assert tuner.chosen("nn") is None
+
+
+@pytest.mark.parametrize("candidates", [(), (0, 4 * KB), (-1,)])
+def test_budgets_must_be_positive(candidates):
+    with pytest.raises(ValueError, match="positive byte counts"):
+        Tuner(candidates)
+
+
+def test_a_real_pass_measures_each_candidate_and_the_sizes_change_no_number(params):
+    # custom_function is bit for bit against its solo runs, so a pass cut one way equals one cut another.
+    tuner = Tuner((8 * KB, 16 * KB), settle_s=0.0)
+    batch = [params("custom_function", learning_rate=5e-6 * (1 + s / 50), samples=256, steps=40, log_every=10)
+             for s in range(24)]
+
+    learning = batched.run_batch("custom_function", batch, chunking=tuner)
+    fixed = batched.run_batch("custom_function", batch, chunking=Tuner((16 * KB,)))
+
+    assert set(tuner.rates("custom_function")) == {8 * KB, 16 * KB}
+    assert all(rate > 0 for rate in tuner.rates("custom_function").values())
+    assert tuner.chosen("custom_function") in (8 * KB, 16 * KB)
+    assert [(r.loss_history, r.coefficients) for r in learning] == [(r.loss_history, r.coefficients) for r in fixed]
+
+
+def test_describe_says_each_rate_and_the_choice():
+    text = chunking.describe({512 * KB: 1_600_000.0, 1 << 20: 1_760_000.0}, 1 << 20)
+
+    assert text == "512 KB 800.0, 1 MB 880.0 fits/s of 2000-step jobs; chosen 1 MB"
