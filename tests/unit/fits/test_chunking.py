@@ -84,3 +84,19 @@ def test_describe_says_each_rate_and_the_choice():
     text = chunking.describe({512 * KB: 1_600_000.0, 1 << 20: 1_760_000.0}, 1 << 20)
 
     assert text == "512 KB 800.0, 1 MB 880.0 fits/s of 2000-step jobs; chosen 1 MB"
+
+
+def test_a_chunk_pruning_has_cut_is_no_longer_timed_as_its_size(params):
+    class Recording(Tuner):
+        def record(self, variant, budget, job_steps, seconds):
+            records.append((budget, job_steps))
+
+    records: list[tuple[int, int]] = []
+    # 256 float32 samples are 1 KB a row: 24 jobs are a chunk of 16 and one of 8.
+    batch = [params("tensor", seed=s, samples=256, steps=200, log_every=100) for s in range(24)]
+
+    batched.run_batch("tensor", batch, chunking=Recording((8 * KB, 16 * KB)),
+                      prune=lambda step, losses: {3} if step == 100 else set())
+
+    # Both chunks' first stretch of 100 steps; after job 3 left the first, only the second's.
+    assert records == [(16 * KB, 1600), (8 * KB, 800), (8 * KB, 800)]
