@@ -28,7 +28,7 @@ from bench import floors
 from bench.goals import CPU_GOALS, verdict
 from fits import batched, catalog, registry
 from fits.batched.chunking import Tuner
-from worker import allocator
+from worker import allocator, threads
 
 
 def jobs(variant: str, count: int, device: str) -> list[dict]:
@@ -100,7 +100,7 @@ def main(argv=None) -> None:
     parser.add_argument("--variants", type=lambda s: s.split(","), default=None,
                         help="comma-separated (default: every batchable one; on cuda all but numpy)")
     parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (default 1, as a worker runs: TORCH_THREADS=1; a 2-core "
+                        help="torch and numpy BLAS threads (default 1, as a worker runs: TORCH_THREADS=1; a 2-core "
                              "machine runs two workers)")
     parser.add_argument("--glibc-malloc", action="store_true",
                         help="keep glibc's own malloc thresholds, not the worker's (worker/allocator.py)")
@@ -109,10 +109,10 @@ def main(argv=None) -> None:
     sizes = args.sizes or [1, 10, 100, 1000] + ([10000] if args.device == "cuda" else [])
     variants = args.variants or [v for v in sorted(batched.BUILDERS)
                                  if not (args.device == "cuda" and v == "numpy")]
-    torch.set_num_threads(args.threads)
-    threads = torch.get_num_threads()
+    threads.limit(args.threads)  # torch's and numpy's BLAS, as a worker's TORCH_THREADS sets both
+    count = torch.get_num_threads()
     where = torch.cuda.get_device_name() if args.device == "cuda" else \
-        f"{threads} CPU thread{'s' * (threads != 1)} (a worker's TORCH_THREADS)"
+        f"{count} CPU thread{'s' * (count != 1)} (a worker's TORCH_THREADS)"
     print(f"batched fits/s, default-size jobs, torch {torch.__version__} on {where}; malloc "
           + ("as the worker sets it" if tuned else "glibc's own thresholds"))
     if args.device == "cuda":

@@ -13,11 +13,9 @@ import argparse
 import os
 import time
 
-import torch
-
 from fits import batched, catalog
 from fits.batched.chunking import Tuner
-from worker import allocator
+from worker import allocator, threads
 
 
 def main(argv=None) -> None:
@@ -28,7 +26,7 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=500)
     args = parser.parse_args(argv)
     allocator.tune()
-    torch.set_num_threads(1)
+    threads.limit(1)  # torch's and numpy's BLAS, as the worker runs
     defaults = dict(catalog.VARIANTS[args.variant].defaults)
     batched.run_batch(args.variant, [{**defaults, "seed": s, "steps": 10, "log_every": 10} for s in range(2)])
     print(f"{args.variant}: {args.jobs} jobs of {args.steps} steps, fits/s of 2000-step jobs in CPU time")

@@ -24,7 +24,7 @@ import torch
 
 from fits import batched, catalog
 from fits.batched.chunking import CANDIDATES, Tuner, describe
-from worker import allocator
+from worker import allocator, threads
 
 N, STEPS = 2000, 200
 
@@ -161,7 +161,7 @@ def main(argv=None) -> None:
                         help="keep glibc's own malloc thresholds, not the worker's (worker/allocator.py)")
     args = parser.parse_args(argv)
     tuned = not args.glibc_malloc and allocator.tune()
-    torch.set_num_threads(1)
+    threads.limit(1)  # torch's and numpy's BLAS, as the worker runs
     print(f"floors, fits/s of default-size jobs, torch {torch.__version__}, 1 CPU thread; malloc "
           + ("as the worker sets it" if tuned else "glibc's own thresholds"))
     print(f"{'variant':16} {'chunk':>6} {'jobs':>6} {'floor':>8} {'variant':>8} {'load':>5}")

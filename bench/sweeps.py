@@ -22,10 +22,10 @@ def batched_rate(variant, size):
     import torch
 
     from fits import batched, catalog
-    from worker import allocator
+    from worker import allocator, threads
     allocator.tune()  # as the worker does, so that its passes and this rate run alike
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    before = torch.get_num_threads()
+    threads.limit(1)  # torch's and numpy's BLAS, as the worker runs
     try:
         # The variant's default device, as the sweep's jobs: `auto` is the GPU where there is one.
         defaults = dict(catalog.VARIANTS[variant].defaults)
@@ -37,7 +37,7 @@ def batched_rate(variant, size):
             best = max(best, size / (time.perf_counter() - started))
             best_cpu = max(best_cpu, size / (time.process_time() - cpu))
     finally:
-        torch.set_num_threads(threads)
+        threads.limit(before)
     return best, best_cpu
 
 

@@ -9,12 +9,12 @@ import fits.registry  # noqa: F401,E402  (pulls in torch, torch.nn and torch.opt
 from service import logs
 from service.queue import make_celery
 from service.settings import Settings
-from worker import allocator
+from worker import allocator, threads
 
 settings = Settings.from_env()
 if settings.contradictions():  # also when started as `celery -A worker.main` rather than `fitq worker`
     raise SystemExit("fitq worker: " + "; ".join(settings.contradictions()))
-torch.set_num_threads(settings.torch_threads)
+threads.limit(settings.torch_threads)  # torch's and numpy's BLAS: one worker, TORCH_THREADS cores
 allocator.tune()  # before any pool forks: children inherit it (worker/allocator.py says why)
 # The first optimizer imports torch._dynamo lazily (about 1.7 s): pay it here, not in the first job.
 torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.0)

@@ -1,0 +1,32 @@
+"""A worker process runs torch and numpy's BLAS on TORCH_THREADS threads each, not one per core."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+
+PROBE = """
+import json
+import worker.main
+import torch
+from threadpoolctl import threadpool_info
+blas = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+print(json.dumps({"torch": torch.get_num_threads(), "blas": blas}))
+"""
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_worker_holds_torch_and_numpys_blas_to_torch_threads(tmp_path, threads):
+    env = {"REDIS_URL": "redis://127.0.0.1:1/0", "DATABASE_URL": f"sqlite:///{tmp_path}/w.db",
+           "PATH": "/usr/bin:/bin", "TORCH_THREADS": str(threads)}
+    done = subprocess.run([sys.executable, "-c", PROBE], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    # numpy's wheels bring OpenBLAS, which starts one thread per core: on 2 cores a 128-job numpy
+    # chunk ran on both, a third as fast as on one (docs/benchmarks.md).
+    assert seen["blas"], "numpy loaded no BLAS that threadpoolctl can see: nothing was checked"
+    assert seen == {"torch": threads, "blas": [threads] * len(seen["blas"])}
