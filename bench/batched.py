@@ -109,12 +109,13 @@ def main(argv=None) -> None:
     sizes = args.sizes or [1, 10, 100, 1000] + ([10000] if args.device == "cuda" else [])
     variants = args.variants or [v for v in sorted(batched.BUILDERS)
                                  if not (args.device == "cuda" and v == "numpy")]
-    threads.limit(args.threads)  # torch's and numpy's BLAS, as a worker's TORCH_THREADS sets both
+    blas = threads.limit(args.threads)  # torch's and numpy's BLAS, as a worker's TORCH_THREADS sets both
     count = torch.get_num_threads()
     where = torch.cuda.get_device_name() if args.device == "cuda" else \
         f"{count} CPU thread{'s' * (count != 1)} (a worker's TORCH_THREADS)"
     print(f"batched fits/s, default-size jobs, torch {torch.__version__} on {where}; malloc "
-          + ("as the worker sets it" if tuned else "glibc's own thresholds"))
+          + ("as the worker sets it" if tuned else "glibc's own thresholds")
+          + ("" if blas else "; numpy's BLAS threads not limited (threadpoolctl is not installed)"))
     if args.device == "cuda":
         print("numpy is CPU-only: it is in the CPU table, not this one")
     header = f"{'variant':16} {'chunk':>7} {'solo':>8} " + " ".join(f"{'B=' + str(s):>8}" for s in sizes)

@@ -14,7 +14,9 @@ from worker import allocator, threads
 settings = Settings.from_env()
 if settings.contradictions():  # also when started as `celery -A worker.main` rather than `fitq worker`
     raise SystemExit("fitq worker: " + "; ".join(settings.contradictions()))
-threads.limit(settings.torch_threads)  # torch's and numpy's BLAS: one worker, TORCH_THREADS cores
+if not threads.limit(settings.torch_threads):  # torch's and numpy's BLAS: one worker, TORCH_THREADS cores
+    raise SystemExit("fitq worker: threadpoolctl is not installed (pip install 'fitq[worker]'); without it "
+                     "numpy's BLAS takes a thread per core whatever TORCH_THREADS says")
 allocator.tune()  # before any pool forks: children inherit it (worker/allocator.py says why)
 # The first optimizer imports torch._dynamo lazily (about 1.7 s): pay it here, not in the first job.
 torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.0)

@@ -30,3 +30,15 @@ def test_a_worker_holds_torch_and_numpys_blas_to_torch_threads(tmp_path, threads
     # chunk ran on both, a third as fast as on one (docs/benchmarks.md).
     assert seen["blas"], "numpy loaded no BLAS that threadpoolctl can see: nothing was checked"
     assert seen == {"torch": threads, "blas": [threads] * len(seen["blas"])}
+
+
+def test_a_worker_without_threadpoolctl_refuses_to_start_and_says_why(tmp_path):
+    # Rather than run numpy passes on every core of a host other workers share.
+    env = {"REDIS_URL": "redis://127.0.0.1:1/0", "DATABASE_URL": f"sqlite:///{tmp_path}/w.db",
+           "PATH": "/usr/bin:/bin"}
+    probe = "import sys; sys.modules['threadpoolctl'] = None; import worker.main"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode != 0
+    assert "threadpoolctl is not installed (pip install 'fitq[worker]')" in done.stderr, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
