@@ -35,12 +35,19 @@ def targets(count: int, data: Sample) -> torch.Tensor:
     return data.y.expand(count, -1)
 
 
-def descend(params, rates: torch.Tensor) -> None:
-    """param -= lr * grad per job (rates is (B, 1), row j job j's), then drop the grad."""
-    with torch.no_grad():
-        for param in params:
-            param -= rates.view(-1, *[1] * (param.dim() - 1)) * param.grad
-            param.grad = None
+def descent(params, rates: torch.Tensor) -> Callable[[], None]:
+    """The update of a step: param -= lr * grad per job (rates is (B, 1), row j job j's), then the grad
+    dropped. Made once per chunk, over plain tensors on the parameters' memory, so that a step runs no
+    no_grad block and no autograd bookkeeping of in-place ops on leaves (8% of a small chunk's
+    custom_function step; the same numbers)."""
+    updates = [(param, param.detach(), rates.view(-1, *[1] * (param.dim() - 1))) for param in params]
+
+    def update():
+        for param, values, rate in updates:
+            grad, param.grad = param.grad, None
+            values.sub_(rate * grad)
+
+    return update
 
 
 def squared_sum(residual: torch.Tensor) -> torch.Tensor:

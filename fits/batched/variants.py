@@ -22,7 +22,7 @@ import torch
 from fits.batched.models import Polynomial3Batch, random_cubics, sequential_layer
 from fits.batched.updates import (
     Stepper,
-    descend,
+    descent,
     job_losses,
     kept_optimizer,
     learning_rates,
@@ -128,27 +128,33 @@ def autograd_cubics(jobs: Sequence[Mapping], data: Sample) -> Stepper:
     """`autograd`: loss.backward() gives each job its gradient; the update is done by hand."""
     design = power_rows(data.x, 3)
     minus_ones = -torch.ones(1, len(jobs), dtype=data.dtype, device=data.device)
-    # b_0..b_3 and the -1 that folds y in, job j in column j of one (5, B) leaf (see fold); the -1
-    # gets a gradient too, in the same product, and is never updated.
-    leaf = torch.cat([random_cubics(jobs, data).T, minus_ones]).requires_grad_()
-    return _autograd_stepper(leaf, fold(design, data.y, torch.cat), learning_rates(jobs, data).T, data.device)
+    # b_0..b_3 and the -1 that folds y in, job j in row j of one (B, 5) leaf (see fold); the -1 gets a
+    # gradient too, in the same product, and is never updated. The leaf is stored column-major (the
+    # transpose of a (5, B) array), so autograd computes its gradient as folded @ grad.T, the fast
+    # layout, with no transpose in the graph.
+    leaf = torch.cat([random_cubics(jobs, data).T, minus_ones]).T.detach().requires_grad_()
+    return _autograd_stepper(leaf, fold(design, data.y, torch.cat), learning_rates(jobs, data), data.device)
 
 
 def _autograd_stepper(leaf, folded, rates, device) -> Stepper:
+    # b_0..b_3 of every job, as a plain tensor on the leaf's memory: the update is then one in-place
+    # op outside autograd, with no no_grad block and no view of the leaf made each step (a quarter of
+    # a small chunk's step; the same numbers).
+    head = leaf.detach()[:, :4]
+
     def step(want_loss):
-        residual = leaf.T @ folded  # y_pred - y
+        residual = leaf @ folded  # y_pred - y
         squared_sum(residual).backward()
-        with torch.no_grad():
-            leaf[:4] -= rates * leaf.grad[:4]
-        leaf.grad = None
+        grad, leaf.grad = leaf.grad, None
+        head.sub_(rates * grad[:, :4])
         return residual.detach().pow(2).sum(1) if want_loss else no_loss(residual)
 
     def keep(rows):
-        # A new leaf of the kept columns (the -1 row with them): the step's graph starts from it.
-        return _autograd_stepper(leaf.detach()[:, rows].contiguous().requires_grad_(), folded,
-                                 rates[:, rows].contiguous(), device)
+        # A new leaf of the kept rows (the -1 with them), column-major again: the step's graph starts from it.
+        kept = leaf.detach()[rows].T.contiguous().T
+        return _autograd_stepper(kept.requires_grad_(), folded, rates[rows].contiguous(), device)
 
-    return Stepper(replayed(step, device), lambda: leaf.detach()[:4].T, keep)
+    return Stepper(replayed(step, device), lambda: head, keep)
 
 
 def legendre_cubics(jobs: Sequence[Mapping], data: Sample) -> Stepper:
@@ -160,12 +166,13 @@ def legendre_cubics(jobs: Sequence[Mapping], data: Sample) -> Stepper:
 
 def _legendre_stepper(b, rates, data) -> Stepper:
     P3 = LegendrePolynomial3.apply
+    update = descent(b, rates)
 
     def step(want_loss):
         # Elementwise and row sums only: each row does exactly what the solo loop does.
         residual = b[0] + b[1] * P3(b[2] + b[3] * data.x) - data.y
         squared_sum(residual).backward()
-        descend(b, rates)
+        update()
         return residual.detach().pow(2).sum(1) if want_loss else no_loss(residual)
 
     def keep(rows):
@@ -177,7 +184,7 @@ def _legendre_stepper(b, rates, data) -> Stepper:
 def module_cubics(jobs: Sequence[Mapping], data: Sample) -> Stepper:
     """`module`: Polynomial3Batch, MSELoss and one torch.optim.SGD (the jobs share its lr)."""
     model = Polynomial3Batch(random_cubics(jobs, data))
-    optimizer = torch.optim.SGD(model.parameters(), lr=shared_rate(jobs), foreach=True)
+    optimizer = torch.optim.SGD(model.parameters(), lr=shared_rate(jobs), foreach=multi_tensor(data))
     return _optimizer_stepper(model, power_rows(data.x, 3), optimizer, data)
 
 
@@ -190,11 +197,12 @@ def sequential_cubics(jobs: Sequence[Mapping], data: Sample) -> Stepper:
 def _sequential_stepper(layer, inputs, rates, data) -> Stepper:
     target = targets(len(rates), data)
     loss_fn = torch.nn.MSELoss(reduction="sum")  # over every job: each gets its own loss's gradient
+    update = descent(layer.parameters(), rates)
 
     def step(want_loss):
         y_pred = layer(inputs)
         loss_fn(y_pred, target).backward()
-        descend(layer.parameters(), rates)
+        update()
         return job_losses(y_pred, target) if want_loss else no_loss(y_pred)
 
     def keep(rows):
@@ -207,9 +215,16 @@ def rmsprop_cubics(jobs: Sequence[Mapping], data: Sample) -> Stepper:
     """`optim`: LinearRows trained by one torch.optim.RMSprop, whose state is per element."""
     layer, rows = sequential_layer(jobs, data)
     # capturable: the step count stays on the GPU, as a CUDA graph needs (RMSprop's math ignores it).
-    optimizer = torch.optim.RMSprop(layer.parameters(), lr=shared_rate(jobs), foreach=True,
+    optimizer = torch.optim.RMSprop(layer.parameters(), lr=shared_rate(jobs), foreach=multi_tensor(data),
                                     capturable=data.device.type == "cuda")
     return _optimizer_stepper(layer, rows, optimizer, data)
+
+
+def multi_tensor(data: Sample) -> bool:
+    """torch.optim's foreach path on a GPU, where it launches fewer kernels; on the CPU its
+    single-tensor path (torch's own default there): the same bits, and 8% cheaper a small chunk's step
+    for module (SGD, 141-145 us against 153-158) and optim (RMSprop, 184-196 against 201-209)."""
+    return data.device.type == "cuda"
 
 
 def _optimizer_stepper(model, inputs, optimizer, data) -> Stepper:
