@@ -18,12 +18,17 @@ print(json.dumps({"torch": torch.get_num_threads(), "blas": blas}))
 """
 
 
+def start(tmp_path, probe, **env):
+    """Run `probe` in a fresh interpreter with a worker's environment (nothing it reaches is up)."""
+    env = {"REDIS_URL": "redis://127.0.0.1:1/0", "DATABASE_URL": f"sqlite:///{tmp_path}/w.db",
+           "PATH": "/usr/bin:/bin", **env}
+    return subprocess.run([sys.executable, "-c", probe], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_a_worker_holds_torch_and_numpys_blas_to_torch_threads(tmp_path, threads):
-    env = {"REDIS_URL": "redis://127.0.0.1:1/0", "DATABASE_URL": f"sqlite:///{tmp_path}/w.db",
-           "PATH": "/usr/bin:/bin", "TORCH_THREADS": str(threads)}
-    done = subprocess.run([sys.executable, "-c", PROBE], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=120)
+    done = start(tmp_path, PROBE, TORCH_THREADS=str(threads))
     assert done.returncode == 0, done.stderr[-2000:]
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     # numpy's wheels bring OpenBLAS, which starts one thread per core: on 2 cores a 128-job numpy
@@ -34,11 +39,7 @@ def test_a_worker_holds_torch_and_numpys_blas_to_torch_threads(tmp_path, threads
 
 def test_a_worker_without_threadpoolctl_refuses_to_start_and_says_why(tmp_path):
     # Rather than run numpy passes on every core of a host other workers share.
-    env = {"REDIS_URL": "redis://127.0.0.1:1/0", "DATABASE_URL": f"sqlite:///{tmp_path}/w.db",
-           "PATH": "/usr/bin:/bin"}
-    probe = "import sys; sys.modules['threadpoolctl'] = None; import worker.main"
-    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=120)
+    done = start(tmp_path, "import sys; sys.modules['threadpoolctl'] = None; import worker.main")
     assert done.returncode != 0
     assert "threadpoolctl is not installed (pip install 'fitq[worker]')" in done.stderr, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
