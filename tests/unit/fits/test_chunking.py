@@ -40,6 +40,27 @@ def test_it_settles_on_the_fastest_once_every_offered_candidate_ran_long_enough(
     assert tuner.chosen("tensor") is None  # each variant measures its own
 
 
+def test_a_batch_shorter_than_a_round_reaches_every_candidate_and_settles():
+    # 10 jobs of 1 KB rows offer 2, 4 and 8 KB, but one round (8, then 4 and 4, then four 2s) is 24
+    # jobs: a pass always cut in that order would time 8 and 4 and never 2, as BATCH_SIZE=256 did with
+    # 1 MB, 512 KB and 256 KB, and the variant would never settle.
+    tuner = Tuner((2 * KB, 4 * KB, 8 * KB), settle_s=1.0)
+    cut = []
+    for _ in range(6):
+        plan = tuner.plan("module", 10, KB)
+        cut.append(plan)
+        for jobs, budget in plan:
+            tuner.record("module", budget, job_steps=jobs * 100, seconds=0.5 * jobs / 8)
+        if tuner.chosen("module") is not None:
+            break
+
+    assert cut[0] == [(8, 8 * KB), (2, 0)]  # the largest first, as before
+    assert cut[1] == [(4, 4 * KB), (4, 4 * KB), (2, 2 * KB)]  # then the least measured
+    assert any((2, 2 * KB) in plan for plan in cut)
+    assert tuner.chosen("module") is not None
+    assert set(tuner.rates("module")) == {2 * KB, 4 * KB, 8 * KB}
+
+
 def test_what_no_candidate_made_is_not_counted():
     tuner = Tuner((4 * KB, 8 * KB), settle_s=0.1)
     tuner.plan("nn", 12, KB)
