@@ -6,10 +6,11 @@ the machine: the same code ran tensor at B = 1000 fastest with 2 MB chunks on on
 with 1 MB (1.8x faster than at 2 MB) on another with the same L2 (docs/benchmarks.md). So no size is
 fixed. Until a variant has settled, its passes cut their jobs into chunks of every candidate size in
 turn, and each chunk's stretches are timed in the training thread's CPU time: the candidates are
-compared in the same passes, at the same moments, so a machine's load moves them alike. Once every
-candidate has run for `settle_s` the fastest is used for every later pass of that variant in this
-process. Chunks share nothing, so the sizes change no job's numbers (tests/unit/fits/test_batched.py
-checks jobs on both sides of a boundary against their solo runs).
+compared in the same passes, at the same moments, so a machine's load moves them alike. A size far
+slower than the best after a quarter of `settle_s` is cut no more; once every other candidate has run
+for `settle_s` the fastest is used for every later pass of that variant in this process. Chunks share
+nothing, so the sizes change no job's numbers (tests/unit/fits/test_batched.py checks jobs on both
+sides of a boundary against their solo runs).
 """
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ CANDIDATES = (256 << 10, 512 << 10, 1 << 20, 2 << 20)
 # CPU seconds each candidate runs before the choice: about one 1,000-job default pass of tensor, and
 # under one of custom_function (its chunks are slower, so they accumulate time faster).
 SETTLE_S = 1.0
+# A candidate measured slower than this share of the best, each having run a quarter of SETTLE_S, is cut
+# no more: a fresh worker's first passes otherwise spend a CPU second on each clearly slow size (module:
+# 256 KB ran 59 fits/s against 175 at 2 MB, and a 1,000-point sweep at BATCH_SIZE=512 took 11.6 s
+# while measuring against 6.7 s once settled). Sizes within a third of the best run the full second.
+DROP_BELOW = 2 / 3
 
 
 @dataclass
@@ -38,6 +44,7 @@ class _Measured:
 class _Variant:
     measured: dict[int, _Measured] = field(default_factory=dict)
     offered: set[int] = field(default_factory=set)  # the candidates a plan has cut chunks of
+    dropped: set[int] = field(default_factory=set)  # offered, and measured far slower than the best
     chosen: int | None = None
 
 
@@ -63,7 +70,7 @@ class Tuner:
             # Only candidates whose chunk this batch can fill are compared; with fewer than two of them
             # the batch is one chunk, as every candidate past its size would make it: nothing is learnt.
             fitting = [(_jobs(budget, row_bytes), budget) for budget in self.candidates
-                       if _jobs(budget, row_bytes) <= count]
+                       if _jobs(budget, row_bytes) <= count and budget not in state.dropped]
             if len({size for size, _ in fitting}) < 2:
                 return [(count, 0)]
             state.offered.update(budget for _, budget in fitting)
@@ -82,15 +89,22 @@ class Tuner:
         a chunk no candidate made, is not counted)."""
         with self._lock:
             state = self._state(variant)
-            if state.chosen is not None or budget not in state.offered:
+            if state.chosen is not None or budget not in state.offered or budget in state.dropped:
                 return
             entry = state.measured.setdefault(budget, _Measured())
             entry.job_steps += job_steps
             entry.seconds += seconds
-            # Settled once every candidate its batches could fill has run long enough: a worker whose
-            # batches never fill the largest chunk chooses among the rest.
-            if all(b in state.measured and state.measured[b].seconds >= self.settle_s for b in state.offered):
-                state.chosen = max(state.offered, key=lambda b: state.measured[b].rate())
+            probed = {b: m.rate() for b, m in state.measured.items()
+                      if m.seconds >= self.settle_s / 4 and b not in state.dropped}
+            if probed:
+                best = max(probed.values())
+                state.dropped |= {b for b, rate in probed.items() if rate < DROP_BELOW * best}
+            # Settled once every candidate its batches could fill has run long enough, or is dropped: a
+            # worker whose batches never fill the largest chunk chooses among the rest.
+            live = state.offered - state.dropped
+            if len(live) == 1 or all(b in state.measured and state.measured[b].seconds >= self.settle_s
+                                     for b in live):
+                state.chosen = max(live, key=lambda b: state.measured[b].rate())
 
     def chosen(self, variant: str) -> int | None:
         """The budget this variant settled on, or None while it is still measuring."""

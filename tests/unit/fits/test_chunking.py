@@ -29,13 +29,13 @@ def test_it_settles_on_the_fastest_once_every_offered_candidate_ran_long_enough(
     tuner = Tuner((4 * KB, 8 * KB, 16 * KB), settle_s=1.0)
     tuner.plan("nn", 12, KB)  # offers 4 KB and 8 KB only
 
-    tuner.record("nn", 4 * KB, job_steps=1000, seconds=1.0)
+    tuner.record("nn", 4 * KB, job_steps=2400, seconds=1.0)
     tuner.record("nn", 8 * KB, job_steps=1500, seconds=0.5)
     assert tuner.chosen("nn") is None  # 8 KB has not run a second yet
     tuner.record("nn", 8 * KB, job_steps=1500, seconds=0.5)
 
     assert tuner.chosen("nn") == 8 * KB
-    assert tuner.rates("nn") == {4 * KB: 1000.0, 8 * KB: 3000.0}
+    assert tuner.rates("nn") == {4 * KB: 2400.0, 8 * KB: 3000.0}
     assert tuner.plan("nn", 20, KB) == [(8, 8 * KB), (8, 8 * KB), (4, 0)]
     assert tuner.chosen("tensor") is None  # each variant measures its own
 
@@ -59,6 +59,36 @@ def test_a_batch_shorter_than_a_round_reaches_every_candidate_and_settles():
     assert any((2, 2 * KB) in plan for plan in cut)
     assert tuner.chosen("module") is not None
     assert set(tuner.rates("module")) == {2 * KB, 4 * KB, 8 * KB}
+
+
+def test_a_size_far_slower_than_the_best_is_dropped_after_a_quarter_of_its_time():
+    tuner = Tuner((2 * KB, 4 * KB, 8 * KB), settle_s=1.0)
+    tuner.plan("module", 40, KB)
+
+    tuner.record("module", 8 * KB, job_steps=3000, seconds=0.25)  # 12,000 a second
+    tuner.record("module", 2 * KB, job_steps=1000, seconds=0.2)  # 5,000, but not a quarter second yet
+    assert tuner.plan("module", 40, KB)[-1] == (2, 2 * KB)  # still cut
+    tuner.record("module", 2 * KB, job_steps=250, seconds=0.05)  # 5,000 over 0.25 s: under 2/3 of 12,000
+    tuner.record("module", 4 * KB, job_steps=2500, seconds=0.25)  # 10,000: within a third, kept
+
+    assert all(budget != 2 * KB for _, budget in tuner.plan("module", 40, KB))
+    tuner.record("module", 2 * KB, job_steps=10**6, seconds=1.0)  # a chunk planned before: not counted
+    assert tuner.rates("module")[2 * KB] == 5000.0
+    tuner.record("module", 8 * KB, job_steps=9000, seconds=0.75)
+    assert tuner.chosen("module") is None  # 4 KB has not run its second
+    tuner.record("module", 4 * KB, job_steps=7500, seconds=0.75)
+    assert tuner.chosen("module") == 8 * KB
+
+
+def test_when_one_size_is_left_it_is_chosen():
+    tuner = Tuner((2 * KB, 4 * KB, 8 * KB), settle_s=1.0)
+    tuner.plan("module", 40, KB)
+
+    for budget, rate in ((8 * KB, 12000), (4 * KB, 6000), (2 * KB, 4000)):
+        tuner.record("module", budget, job_steps=rate // 4, seconds=0.25)
+
+    assert tuner.chosen("module") == 8 * KB
+    assert tuner.plan("module", 20, KB) == [(8, 8 * KB), (8, 8 * KB), (4, 0)]
 
 
 def test_what_no_candidate_made_is_not_counted():
