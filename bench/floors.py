@@ -113,7 +113,9 @@ def settled(variant: str, jobs: int = 1000, settle_s: float = 0.25, passes: int 
     """A chunk tuner that has chosen this variant's size, as a worker's does from its first passes:
     passes of `jobs` default-size jobs of 200 steps until every candidate ran `settle_s` CPU seconds
     (a quarter of the worker's, so that a bench settles in seconds), at most `passes` of them."""
-    tuner = Tuner(CANDIDATES, settle_s=settle_s)
+    # Every job of these passes measures (explore=1), as a worker's first passes did before they ran
+    # most jobs at the best size so far: the bench only wants the choice, soon.
+    tuner = Tuner(CANDIDATES, settle_s=settle_s, explore=1.0)
     defaults = {**catalog.VARIANTS[variant].defaults, "device": "cpu", "steps": STEPS, "log_every": 100}
     for _ in range(passes):
         if tuner.chosen(variant) is not None:

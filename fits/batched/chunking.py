@@ -29,6 +29,9 @@ SETTLE_S = 1.0
 # 256 KB ran 59 fits/s against 175 at 2 MB, and a 1,000-point sweep at BATCH_SIZE=512 took 11.6 s
 # while measuring against 6.7 s once settled). Sizes within a third of the best run the full second.
 DROP_BELOW = 2 / 3
+# The most of an unsettled pass's jobs cut into sizes still being measured (at least one chunk); a
+# bench that settles before it measures gives 1, every job.
+EXPLORE_SHARE = 1 / 4
 
 
 @dataclass
@@ -51,11 +54,12 @@ class _Variant:
 class Tuner:
     """Chunk budgets per variant: candidates in turn until measured, then the fastest."""
 
-    def __init__(self, candidates: Sequence[int] = CANDIDATES, settle_s: float = SETTLE_S):
+    def __init__(self, candidates: Sequence[int] = CANDIDATES, settle_s: float = SETTLE_S,
+                 explore: float = EXPLORE_SHARE):
         if not candidates or any(c <= 0 for c in candidates):
             raise ValueError(f"chunk budgets must be positive byte counts, not {list(candidates)}")
         self.candidates = tuple(sorted(set(candidates)))
-        self.settle_s = settle_s
+        self.settle_s, self.explore = settle_s, explore
         self._variants: dict[str, _Variant] = {}
         self._lock = threading.Lock()  # a worker's passes run one at a time, benches' may not
 
@@ -74,15 +78,24 @@ class Tuner:
             if len({size for size, _ in fitting}) < 2:
                 return [(count, 0)]
             state.offered.update(budget for _, budget in fitting)
-            # The least measured first (the largest first at the start). A batch shorter than one round
-            # of the cycle below (about four of the largest chunks) would otherwise cut the same leading
-            # sizes every pass and never the last, and the variant never settle: BATCH_SIZE=256 at the
-            # default 2,000 samples cut 1 MB, 512 KB and the rest, never 256 KB.
-            order = sorted(fitting, key=lambda chunk: (_seconds(state, chunk[1]), -chunk[0]))
-        # Each candidate gets about as many jobs as the largest, so all accumulate time alike: one chunk
-        # of the largest, then two of half its size, and so on.
+            # Sizes still short of settle_s, the least measured first (the largest first at the start):
+            # a batch shorter than a round of them all still reaches each in a later pass.
+            measuring = sorted((chunk for chunk in fitting if chunk[1] not in state.measured
+                                or state.measured[chunk[1]].seconds < self.settle_s),
+                               key=lambda chunk: (_seconds(state, chunk[1]), -chunk[0]))
+            best = _best(state, fitting, self.settle_s / 4)
+        # A chunk keeps its size for all of the pass's steps, so a pass cut into every size in turn runs
+        # its slow sizes from start to end: a quarter of the jobs go to sizes being measured (each about
+        # as many jobs as the largest: one chunk of it, two of half its size...) and the rest run at
+        # the best size so far. The comparison stays inside the same passes.
         widest = fitting[-1][0]
-        return _cut(count, [chunk for chunk in order for _ in range(max(1, round(widest / chunk[0])))])
+        cycle = [chunk for chunk in measuring for _ in range(max(1, round(widest / chunk[0])))]
+        explored: list[tuple[int, int]] = []
+        for size, budget in cycle:
+            if explored and sum(s for s, _ in explored) + size > count * self.explore:
+                break
+            explored.append((size, budget))
+        return explored + _cut(count - sum(s for s, _ in explored), [best])
 
     def record(self, variant: str, budget: int, job_steps: int, seconds: float) -> None:
         """A full chunk of `budget` did `job_steps` (jobs x steps) in `seconds` of CPU time (budget 0,
@@ -118,6 +131,14 @@ class Tuner:
 
     def _state(self, variant: str) -> _Variant:
         return self._variants.setdefault(variant, _Variant())
+
+
+def _best(state: _Variant, fitting: list[tuple[int, int]], probe_s: float) -> tuple[int, int]:
+    # The fastest of the sizes measured for probe_s; before any has been, the largest.
+    probed = [chunk for chunk in fitting if chunk[1] in state.measured and state.measured[chunk[1]].seconds >= probe_s]
+    if not probed:
+        return fitting[-1]
+    return max(probed, key=lambda chunk: state.measured[chunk[1]].rate())
 
 
 def _seconds(state: _Variant, budget: int) -> float:
