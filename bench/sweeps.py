@@ -21,7 +21,10 @@ def batched_rate(variant, size):
     (in wall time, in this process's CPU time)."""
     import torch
 
+    from bench import floors
     from fits import batched, catalog
+    from fits.batched.chunking import Tuner
+    from fits.batched.run import ITEM_BYTES
     from worker import allocator, threads
     allocator.tune()  # as the worker does, so that its passes and this rate run alike
     before = torch.get_num_threads()
@@ -30,10 +33,15 @@ def batched_rate(variant, size):
         # The variant's default device, as the sweep's jobs: `auto` is the GPU where there is one.
         defaults = dict(catalog.VARIANTS[variant].defaults)
         batched.run_batch(variant, [{**defaults, "seed": s, "steps": 10, "log_every": 10} for s in range(2)])
+        # A batch large enough to be cut into chunks runs at the size the variant settles on, as a worker
+        # that has measured runs it; a smaller one is one chunk whatever the size.
+        row_bytes = defaults["samples"] * ITEM_BYTES[defaults["dtype"]]
+        on_cpu = defaults.get("device", "auto") == "cpu" or not torch.cuda.is_available()
+        tuner = floors.settled(variant) if on_cpu and len(Tuner().plan(variant, size, row_bytes)) > 1 else None
         best, best_cpu = 0.0, 0.0
         for _ in range(2):
             started, cpu = time.perf_counter(), time.process_time()
-            batched.run_batch(variant, [{**defaults, "seed": s} for s in range(size)])
+            batched.run_batch(variant, [{**defaults, "seed": s} for s in range(size)], chunking=tuner)
             best = max(best, size / (time.perf_counter() - started))
             best_cpu = max(best_cpu, size / (time.process_time() - cpu))
     finally:
