@@ -29,6 +29,10 @@ SETTLE_S = 1.0
 # 256 KB ran 59 fits/s against 175 at 2 MB, and a 1,000-point sweep at BATCH_SIZE=512 took 11.6 s
 # while measuring against 6.7 s once settled). Sizes within a third of the best run the full second.
 DROP_BELOW = 2 / 3
+# What an unsettled pass's other jobs run at before any size is measured: 1 MB was the best or within a
+# fifth of it for every variant on the machines measured, where 2 MB ran numpy at half its best and
+# 256 KB module at two fifths (docs/benchmarks.md).
+FIRST_GUESS = 1 << 20
 # The most of an unsettled pass's jobs cut into sizes still being measured (at least one chunk); a
 # bench that settles before it measures gives 1, every job.
 EXPLORE_SHARE = 1 / 4
@@ -134,10 +138,10 @@ class Tuner:
 
 
 def _best(state: _Variant, fitting: list[tuple[int, int]], probe_s: float) -> tuple[int, int]:
-    # The fastest of the sizes measured for probe_s; before any has been, the largest.
+    # The fastest of the sizes measured for probe_s; before any has been, the largest up to FIRST_GUESS.
     probed = [chunk for chunk in fitting if chunk[1] in state.measured and state.measured[chunk[1]].seconds >= probe_s]
     if not probed:
-        return fitting[-1]
+        return ([chunk for chunk in fitting if chunk[1] <= FIRST_GUESS] or fitting)[-1]
     return max(probed, key=lambda chunk: state.measured[chunk[1]].rate())
 
 

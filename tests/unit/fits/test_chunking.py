@@ -23,6 +23,15 @@ def test_until_settled_a_quarter_of_a_pass_measures_sizes_and_the_rest_runs_at_t
 
 
 
+def test_before_any_size_is_measured_the_rest_of_a_pass_runs_at_1_mb():
+    # 1,000 default jobs, 8,000-byte rows: one 2 MB chunk measured, the rest at 1 MB, not at 2 MB (which
+    # ran numpy at half its best).
+    plan = Tuner().plan("numpy", 1000, 8000)
+
+    assert plan[0] == (262, 2 << 20)
+    assert plan[1:-1] == [(131, 1 << 20)] * 5 and plan[-1] == (83, 0)
+
+
 def test_a_tuner_that_explores_every_job_cuts_a_round_of_every_size_first():
     tuner = Tuner((4 * KB, 8 * KB), settle_s=1.0, explore=1.0)  # as benches settle
 
