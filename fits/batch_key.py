@@ -8,6 +8,12 @@ BATCHABLE = ("autograd", "custom_function", "module", "nn", "numpy", "optim", "t
 # torch.optim keeps one learning rate per param group: jobs share a pass only if they share it.
 SHARED_RATE = ("module", "optim")
 SHAPE = ("steps", "samples", "dtype", "device", "log_every")
+# Sample-steps (steps x samples, summed over a pass's jobs) a second that a pass manages at the least:
+# half the slowest measured on the CPU, custom_function in float64 at 1,000,000 samples (9.2e7 on a
+# 2-core AMD EPYC, one thread; docs/benchmarks.md), and on a GPU far below what an H100 does (8e10).
+SLOWEST_RATE = {"cpu": 5e7, "cuda": 2e9}
+# The share of its jobs' time budget that a pass is planned to take at that rate.
+BUDGET_SHARE = 0.5
 
 
 def batch_key(variant: str, params: Mapping) -> tuple | None:
@@ -16,3 +22,11 @@ def batch_key(variant: str, params: Mapping) -> tuple | None:
         return None
     rate = (params["learning_rate"],) if variant in SHARED_RATE else ()
     return (variant, *(params[name] for name in SHAPE), *rate)
+
+
+def most_in_pass(params: Mapping, budget_s: float, device: str = "cpu") -> int:
+    """The most jobs of this shape one pass may hold and still finish well within their time budget,
+    which the pass's jobs share: 64 jobs of a few seconds each would otherwise time out together
+    where each alone would not. 1: a job that needs that much alone runs alone."""
+    work = params["steps"] * params["samples"]
+    return max(1, int(BUDGET_SHARE * budget_s * SLOWEST_RATE[device] // max(1, work)))

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 from celery import Celery
 from kombu import Exchange, Queue
 
-from fits.batch_key import batch_key
+from fits.batch_key import batch_key, most_in_pass
 from service.settings import KNOWN_QUEUES
 
 if TYPE_CHECKING:
@@ -109,20 +109,26 @@ class Sendable(Protocol):
     def timeout_s(self) -> int | None: ...
 
 
-def enqueue_batches(celery: Celery, jobs: Iterable[Sendable], size: int, priority: int = HIGH_PRIORITY) -> int:
+def enqueue_batches(celery: Celery, jobs: Iterable[Sendable], size: int, priority: int = HIGH_PRIORITY, *,
+                    default_timeout_s: float) -> int:
     """Send jobs that can share a vectorised pass as messages of up to `size` ids each (one per job
     that runs alone); returns the number of messages. One message is the first id and a list of the
-    rest, so a worker claims them together and a 1000-point sweep is 16 messages, not 1000."""
+    rest, so a worker claims them together and a 1000-point sweep is 16 messages, not 1000. Jobs whose
+    pass would take much of their time budget go in smaller messages (fits.batch_key.most_in_pass)."""
     groups: dict[tuple[str, int | None, tuple | str], list[str]] = {}
+    most: dict[tuple[str, int | None, tuple | str], int] = {}
     for job in jobs:
         key: tuple | str | None = batch_key(job.variant, job.params)
-        if key is None:
-            key = job.id  # runs alone: its own message
-        groups.setdefault((_queue(job), job.timeout_s, key), []).append(job.id)
+        group = (_queue(job), job.timeout_s, job.id if key is None else key)  # alone: its own message
+        if group not in most:
+            device = "cuda" if job.params.get("device") == "cuda" else "cpu"  # auto: the CPU's, the lower
+            most[group] = 1 if key is None else \
+                min(max(1, size), most_in_pass(job.params, job.timeout_s or default_timeout_s, device))
+        groups.setdefault(group, []).append(job.id)
     sent = 0
-    for (queue, _, _), ids in groups.items():
-        for start in range(0, len(ids), max(1, size)):
-            send(celery, ids[start:start + max(1, size)], queue, priority)
+    for group, ids in groups.items():
+        for start in range(0, len(ids), most[group]):
+            send(celery, ids[start:start + most[group]], group[0], priority)
             sent += 1
     return sent
 

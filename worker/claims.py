@@ -7,10 +7,11 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from fits.batch_key import batch_key
-from service.queue import enqueue
+from fits.batch_key import batch_key, most_in_pass
+from service.queue import enqueue, enqueue_batches
 from service.store import jobs
 from service.store.models import Job, JobStatus
+from worker import presence
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -43,9 +44,10 @@ def claim(session: Session, ctx: ClaimContext, job_id: str, worker: str,
         # the same message still need a runner: the first of them leads.
         job, named = named[0], named[1:]
     if job is not None:
-        mates = shaped_like(session, ctx, job, named)
+        most = min(ctx.settings.batch_size, pass_limit(job, ctx.settings))
+        mates = within(session, ctx, job, shaped_like(session, ctx, job, named), most - 1)
         try:
-            more = siblings(session, job, worker, ctx.settings.batch_size - 1 - len(mates))
+            more = siblings(session, job, worker, most - 1 - len(mates))
             return [job, *mates, *more], None
         except Exception:  # the jobs are claimed already: run them rather than strand them
             session.rollback()
@@ -78,6 +80,28 @@ def shaped_like(session: Session, ctx: ClaimContext, job: Job, named: list[Job])
             if jobs.give_back(session=session, job_id=other.id, attempt=other.attempts):
                 enqueue(ctx.app, other)
     return mates
+
+
+def pass_limit(job: Job, settings: Settings) -> int:
+    """The most jobs like `job` its pass may hold within their time budget (fits.batch_key.most_in_pass),
+    at the rate of the device it runs on here; 1 for a job that runs alone."""
+    if batch_key(job.variant, job.params) is None:
+        return 1
+    requested = job.params.get("device", "auto")
+    on_gpu = requested == "cuda" or (requested == "auto" and job.variant != "numpy" and presence.device() == "cuda")
+    return most_in_pass(job.params, job.timeout_s or settings.default_timeout_s, "cuda" if on_gpu else "cpu")
+
+
+def within(session: Session, ctx: ClaimContext, job: Job, mates: list[Job], most: int) -> list[Job]:
+    """The first `most` of the named jobs; the rest go back to the queue, in messages of that size.
+    (The API already sends no more than fit; a message from elsewhere, or for a GPU, may.)"""
+    if len(mates) <= most:
+        return mates
+    back = [other for other in mates[most:] if jobs.give_back(session=session, job_id=other.id, attempt=other.attempts)]
+    log.info("job %s: %d of its message's jobs sent on: a pass of more would not fit their time budget",
+             job.id, len(back))
+    enqueue_batches(ctx.app, back, most + 1, default_timeout_s=ctx.settings.default_timeout_s)
+    return mates[:most]
 
 
 def same_pass(job: Job, key: object, other: Job) -> bool:

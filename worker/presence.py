@@ -136,6 +136,11 @@ def finished(job_ids: Iterable[str]) -> None:
         current.finished(job_ids)
 
 
+def device() -> str:
+    """This process's device as its report gives it ("cpu" without a report, e.g. in unit tests)."""
+    return current.report["device"] if current is not None else "cpu"
+
+
 def busy() -> bool:
     """Whether this process runs a job now."""
     return current is not None and bool(current._jobs)

@@ -117,7 +117,8 @@ def create_sweep():
                                     points=points, timeout_s=timeout_s, owner=tenancy.caller().owner,
                                     callback_url=callback_url)
         try:
-            enqueue_batches(state.celery, made, state.settings.batch_size, priority=priority)
+            enqueue_batches(state.celery, made, state.settings.batch_size, priority=priority,
+                            default_timeout_s=state.settings.default_timeout_s)
         except Exception as err:  # committed: the sweeper sends whatever did not go out
             log.warning("enqueue of sweep %s failed: %s", sweep.id, err)
             raise Problem(503, f"sweep {sweep.id} is recorded but the queue is unreachable; its jobs "

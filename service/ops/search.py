@@ -77,7 +77,8 @@ def step(session, celery, settings, sweep: Sweep, done: dict) -> None:
         return  # another driver took the lease meanwhile: it asks
     priority = HIGH_PRIORITY if len(rows) <= settings.small_sweep_jobs else LOW_PRIORITY
     try:
-        enqueue_batches(celery, rows, settings.batch_size, priority=priority)
+        enqueue_batches(celery, rows, settings.batch_size, priority=priority,
+                        default_timeout_s=settings.default_timeout_s)
     except Exception as err:  # committed and queued in the database: the sweeper's resend covers it
         log.warning("sweep %s: sending %d trials failed (%s); they are sent again later", sweep.id, len(rows), err)
     log.info("sweep %s: asked trials %d-%d of %d (%s)", sweep.id, sweep.asked + 1, sweep.asked + len(rows),

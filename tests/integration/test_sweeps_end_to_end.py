@@ -11,14 +11,8 @@ pytestmark = pytest.mark.usefixtures("stack")
 
 def test_a_sweep_runs_in_batches_and_each_job_matches_its_solo_run(stack):
     grid = {"seed": list(range(24)), "learning_rate": [1e-6, 2e-6]}
-    r = stack.client.http.post(f"{stack.client.base}/api/v1/sweeps", json={
-        "variant": "tensor", "params": {"steps": 300, "samples": 300, "log_every": 50}, "grid": grid})
-    assert r.status_code == 202, r.text
-    sweep_url = stack.client.base + r.headers["Location"]
-    deadline = time.monotonic() + 120
-    while not (sweep := stack.client.http.get(sweep_url).json())["finished"]:
-        assert time.monotonic() < deadline, sweep
-        time.sleep(0.2)
+    sweep = _finished(stack, {"variant": "tensor", "params": {"steps": 300, "samples": 300, "log_every": 50},
+                              "grid": grid})
 
     assert sweep["counts"]["succeeded"] == 48 and sweep["size"] == 48
     listed, cursor = [], None
@@ -64,3 +58,30 @@ def test_cancelling_one_job_of_a_running_batch_stops_that_job_alone(stack):
     assert stopped["progress"] == cancelled["progress"]  # it stopped where the cancel found it
     log = stack.worker.output()
     assert all(re.search(rf"job {i} started: autograd attempt 1 on \S+ in a batch of 4 with", log) for i in ids)
+
+
+def test_a_sweep_of_jobs_too_long_to_share_a_pass_within_their_budget_runs_each_alone_and_succeeds(stack):
+    # 100 steps of 1,000,000 samples (the most work a job may ask): about a tenth of a second each alone
+    # here, over a second for a pass of all sixteen, which would share their 1 s budget. At 5e7
+    # sample-steps a second half of 1 s holds none of them whole, so each is a message and a pass of
+    # its own, and none times out.
+    sweep = _finished(stack, {"variant": "tensor", "grid": {"seed": list(range(16))}, "timeout_s": 1, "params": {
+        "steps": 100, "samples": 1_000_000, "log_every": 50, "device": "cpu", "learning_rate": 1e-9}})
+
+    assert sweep["counts"].get("succeeded") == 16 and sweep["size"] == 16, sweep["counts"]
+    listed = stack.client.http.get(f"{stack.client.base}{sweep['jobs']}&limit=200").json()["items"]
+    started = [line for line in stack.worker.output().splitlines()
+               if any(f"job {job['id']} started" in line for job in listed)]
+    assert len(started) == 16 and not any("in a batch of" in line for line in started), started
+
+
+def _finished(stack, body):
+    """POST the sweep, then its document once every job has finished."""
+    r = stack.client.http.post(f"{stack.client.base}/api/v1/sweeps", json=body)
+    assert r.status_code == 202, r.text
+    sweep_url = stack.client.base + r.headers["Location"]
+    deadline = time.monotonic() + 120
+    while not (sweep := stack.client.http.get(sweep_url).json())["finished"]:
+        assert time.monotonic() < deadline, sweep
+        time.sleep(0.2)
+    return sweep

@@ -74,6 +74,20 @@ def test_a_message_naming_more_jobs_than_batch_size_sends_the_rest_on_unclaimed(
     assert messages() == {"fitq": [made[2:]]}  # one message, on the queue it came from
 
 
+def test_a_message_of_jobs_too_long_to_share_one_pass_within_their_budget_sends_the_rest_on(context, add_jobs,
+                                                                                           row, messages):
+    # 200 steps x 50,000 samples a job: half a 1 s budget at 5e7 sample-steps a second holds two.
+    ctx = context(default_timeout_s=1)
+    made = add_jobs(5, samples=50_000, learning_rate=2e-8)  # a larger sum needs a smaller rate
+
+    assert run_message(ctx, made[0], made[1:4], worker=WORKER, queue="fitq") == "succeeded"
+
+    assert [row(j).status for j in made] == ["succeeded", "succeeded", "queued", "queued", "queued"]
+    # The named ones go back, in a message a pass can hold, to the queue their device asks for (as the
+    # API sends them); made[4] is not taken as a sibling and waits for its own.
+    assert messages() == {"cpu": [made[2:4]]}
+
+
 def test_a_job_that_ran_as_a_batch_mate_skips_its_own_message_once(context, add_jobs, row):
     ctx = context()
     first, waiting = add_jobs(2)  # each sent in a message of its own

@@ -89,7 +89,7 @@ def test_every_job_named_in_a_batch_message_counts_as_present(world):
                 for seed in range(5)]
         ids = [job.id for job in made]
 
-    assert enqueue_batches(sweeper.celery, made, size=3) == 2
+    assert enqueue_batches(sweeper.celery, made, size=3, default_timeout_s=600) == 2
     assert broker.llen("cpu") == 2
     assert sweeper.messages() == set(ids)
     assert _pass(sweeper, broker) == {}
