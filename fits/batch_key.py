@@ -9,9 +9,10 @@ BATCHABLE = ("autograd", "custom_function", "module", "nn", "numpy", "optim", "t
 SHARED_RATE = ("module", "optim")
 SHAPE = ("steps", "samples", "dtype", "device", "log_every")
 # Sample-steps (steps x samples, summed over a pass's jobs) a second that a pass manages at the least:
-# half the slowest measured on the CPU, custom_function in float64 at 1,000,000 samples (9.2e7 on a
-# 2-core AMD EPYC, one thread; docs/benchmarks.md), and on a GPU far below what an H100 does (8e10).
-SLOWEST_RATE = {"cpu": 5e7, "cuda": 2e9}
+# on the CPU about half the slowest measured, custom_function in float64 at 1,000,000 samples (4.3e7
+# and 9.2e7 in two runs on a 2-core AMD EPYC, one thread; `python -m bench.work_rates`), and on a GPU
+# far below what an H100 does (8e10).
+SLOWEST_RATE = {"cpu": 2.5e7, "cuda": 2e9}
 # The share of its jobs' time budget that a pass is planned to take at that rate.
 BUDGET_SHARE = 0.5
 

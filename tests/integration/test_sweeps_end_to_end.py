@@ -62,7 +62,7 @@ def test_cancelling_one_job_of_a_running_batch_stops_that_job_alone(stack):
 
 def test_a_sweep_of_jobs_too_long_to_share_a_pass_within_their_budget_runs_each_alone_and_succeeds(stack):
     # 100 steps of 1,000,000 samples (the most work a job may ask): about a tenth of a second each alone
-    # here, over a second for a pass of all sixteen, which would share their 1 s budget. At 5e7
+    # here, over a second for a pass of all sixteen, which would share their 1 s budget. At 2.5e7
     # sample-steps a second half of 1 s holds none of them whole, so each is a message and a pass of
     # its own, and none times out.
     sweep = _finished(stack, {"variant": "tensor", "grid": {"seed": list(range(16))}, "timeout_s": 1, "params": {

@@ -76,9 +76,9 @@ def test_a_message_naming_more_jobs_than_batch_size_sends_the_rest_on_unclaimed(
 
 def test_a_message_of_jobs_too_long_to_share_one_pass_within_their_budget_sends_the_rest_on(context, add_jobs,
                                                                                            row, messages):
-    # 200 steps x 50,000 samples a job: half a 1 s budget at 5e7 sample-steps a second holds two.
+    # 200 steps x 25,000 samples a job: half a 1 s budget at 2.5e7 sample-steps a second holds two.
     ctx = context(default_timeout_s=1)
-    made = add_jobs(5, samples=50_000, learning_rate=2e-8)  # a larger sum needs a smaller rate
+    made = add_jobs(5, samples=25_000, learning_rate=2e-8)  # a larger sum needs a smaller rate
 
     assert run_message(ctx, made[0], made[1:4], worker=WORKER, queue="fitq") == "succeeded"
 

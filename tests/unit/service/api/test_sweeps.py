@@ -44,16 +44,16 @@ def test_a_sweep_sends_messages_of_at_most_batch_size_jobs(make_app, redis_db):
 
 
 def test_a_sweep_of_long_jobs_sends_smaller_messages_so_that_a_pass_fits_their_time_budget(make_app, redis_db):
-    # 4e6 sample-steps a job (the defaults): at 5e7 a second, half of a 10 s budget holds 62 of them,
-    # half of a 3 s budget 18. A pass of all 60 would take more than the whole 3 s at that rate.
+    # 4e6 sample-steps a job (the defaults): at 2.5e7 a second, half of a 20 s budget holds 62 of them,
+    # half of a 3 s budget 9. A pass of all 60 would take more than the whole 3 s at that rate.
     grid = {"seed": list(range(60))}  # a small sweep: its messages go to the list read below
     app = make_app(batch_size=1000).test_client()
-    assert app.post("/api/v1/sweeps", json={"variant": "tensor", "grid": grid, "timeout_s": 10}).status_code == 202
+    assert app.post("/api/v1/sweeps", json={"variant": "tensor", "grid": grid, "timeout_s": 20}).status_code == 202
     assert [len(ids) for ids in _messages(redis_db)] == [60]
     redis_db.delete("fitq")
 
     assert app.post("/api/v1/sweeps", json={"variant": "tensor", "grid": grid, "timeout_s": 3}).status_code == 202
-    assert sorted(len(ids) for ids in _messages(redis_db)) == [6, 18, 18, 18]
+    assert sorted(len(ids) for ids in _messages(redis_db)) == [6, 9, 9, 9, 9, 9, 9]
 
 
 def _messages(redis_db):
