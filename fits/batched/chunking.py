@@ -14,6 +14,7 @@ sides of a boundary against their solo runs).
 """
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -95,7 +96,7 @@ class Tuner:
         widest = fitting[-1][0]
         cycle = [chunk for chunk in measuring for _ in range(max(1, round(widest / chunk[0])))]
         explored: list[tuple[int, int]] = []
-        for size, budget in cycle:
+        for size, budget in itertools.cycle(cycle):  # rounds in turn, until the share is reached
             if explored and sum(s for s, _ in explored) + size > count * self.explore:
                 break
             explored.append((size, budget))
