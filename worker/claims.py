@@ -93,14 +93,17 @@ def pass_limit(job: Job, settings: Settings) -> int:
 
 
 def within(session: Session, ctx: ClaimContext, job: Job, mates: list[Job], most: int) -> list[Job]:
-    """The first `most` of the named jobs; the rest go back to the queue, in messages of that size.
-    (The API already sends no more than fit; a message from elsewhere, or for a GPU, may.)"""
+    """The first `most` of the named jobs; the rest go back to the queue, in messages a pass can hold.
+    (The API sends no more than fit; this guards a message that does, e.g. from an older API.)"""
     if len(mates) <= most:
         return mates
     back = [other for other in mates[most:] if jobs.give_back(session=session, job_id=other.id, attempt=other.attempts)]
     log.info("job %s: %d of its message's jobs sent on: a pass of more would not fit their time budget",
              job.id, len(back))
-    enqueue_batches(ctx.app, back, most + 1, default_timeout_s=ctx.settings.default_timeout_s)
+    try:
+        enqueue_batches(ctx.app, back, most + 1, default_timeout_s=ctx.settings.default_timeout_s)
+    except Exception as err:  # queued in the database: the sweeper sends them once Redis answers
+        log.warning("job %s: sending on %d jobs failed (%s); the sweeper sends them", job.id, len(back), err)
     return mates[:most]
 
 
