@@ -85,8 +85,7 @@ class Tuner:
             state.offered.update(budget for _, budget in fitting)
             # Sizes still short of settle_s, the least measured first (the largest first at the start):
             # a batch shorter than a round of them all still reaches each in a later pass.
-            measuring = sorted((chunk for chunk in fitting if chunk[1] not in state.measured
-                                or state.measured[chunk[1]].seconds < self.settle_s),
+            measuring = sorted((chunk for chunk in fitting if not _ran(state, chunk[1], self.settle_s)),
                                key=lambda chunk: (_seconds(state, chunk[1]), -chunk[0]))
             best = _best(state, fitting, self.settle_s / 4)
         # A chunk keeps its size for all of the pass's steps, so a pass cut into every size in turn runs
@@ -96,11 +95,13 @@ class Tuner:
         widest = fitting[-1][0]
         cycle = [chunk for chunk in measuring for _ in range(max(1, round(widest / chunk[0])))]
         explored: list[tuple[int, int]] = []
+        jobs = 0
         for size, budget in itertools.cycle(cycle):  # rounds in turn, until the share is reached
-            if explored and sum(s for s, _ in explored) + size > count * self.explore:
+            if explored and jobs + size > count * self.explore:
                 break
             explored.append((size, budget))
-        return explored + _cut(count - sum(s for s, _ in explored), [best])
+            jobs += size
+        return explored + _cut(count - jobs, [best])
 
     def record(self, variant: str, budget: int, job_steps: int, seconds: float) -> None:
         """A full chunk of `budget` did `job_steps` (jobs x steps) in `seconds` of CPU time (budget 0,
@@ -120,8 +121,7 @@ class Tuner:
             # Settled once every candidate its batches could fill has run long enough, or is dropped: a
             # worker whose batches never fill the largest chunk chooses among the rest.
             live = state.offered - state.dropped
-            if len(live) == 1 or all(b in state.measured and state.measured[b].seconds >= self.settle_s
-                                     for b in live):
+            if len(live) == 1 or all(_ran(state, b, self.settle_s) for b in live):
                 state.chosen = max(live, key=lambda b: state.measured[b].rate())
 
     def chosen(self, variant: str) -> int | None:
@@ -140,10 +140,15 @@ class Tuner:
 
 def _best(state: _Variant, fitting: list[tuple[int, int]], probe_s: float) -> tuple[int, int]:
     # The fastest of the sizes measured for probe_s; before any has been, the largest up to FIRST_GUESS.
-    probed = [chunk for chunk in fitting if chunk[1] in state.measured and state.measured[chunk[1]].seconds >= probe_s]
+    probed = [chunk for chunk in fitting if _ran(state, chunk[1], probe_s)]
     if not probed:
         return ([chunk for chunk in fitting if chunk[1] <= FIRST_GUESS] or fitting)[-1]
     return max(probed, key=lambda chunk: state.measured[chunk[1]].rate())
+
+
+def _ran(state: _Variant, budget: int, seconds: float) -> bool:
+    # Whether this size has been measured, for at least `seconds`.
+    return budget in state.measured and state.measured[budget].seconds >= seconds
 
 
 def _seconds(state: _Variant, budget: int) -> float:
