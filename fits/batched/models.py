@@ -11,21 +11,26 @@ from fits.data import Sample
 
 
 class Polynomial3Batch(torch.nn.Module):
-    """B Polynomial3 modules side by side: four (B,) Parameters, job j's b_k at [j]."""
+    """B Polynomial3 modules side by side: one (4, B) Parameter `b`, job j's b_k at [k, j].
+
+    One Parameter, not four of (B,) stacked each step: the stack, its backward, four gradient
+    accumulations and four SGD updates cost 15-20% of a 262-job chunk's step on one CPU thread
+    (docs/benchmarks.md), for the same numbers (the stack made this (4, B) array).
+    """
 
     def __init__(self, init: torch.Tensor):
         super().__init__()
-        self.b_0, self.b_1, self.b_2, self.b_3 = (torch.nn.Parameter(init[:, k].clone()) for k in range(4))
+        self.b = torch.nn.Parameter(init.T.contiguous())
 
     def forward(self, design: torch.Tensor) -> torch.Tensor:
         """(B, N): b_0 + b_1 x + b_2 x^2 + b_3 x^3 for every job, as one product with the design matrix."""
-        # Stacked as (4, B) and transposed: autograd then computes the gradient as design @ grad.T,
-        # 3x faster here than the grad @ design.T a (B, 4) stack gets (see variants.fold).
-        return torch.stack([self.b_0, self.b_1, self.b_2, self.b_3]).T @ design
+        # (4, B) transposed: autograd then computes the gradient as design @ grad.T, 3x faster here
+        # than the grad @ design.T a (B, 4) parameter gets (see variants.fold).
+        return self.b.T @ design
 
     def coefficients(self) -> torch.Tensor:
         """(B, 4): each job's b_0..b_3, detached."""
-        return torch.stack(list(self.parameters()), 1).detach()
+        return self.b.detach().T
 
     def kept(self, rows: list[int]) -> Polynomial3Batch:
         """A new Polynomial3Batch of these jobs alone, with their parameters as they are now."""
