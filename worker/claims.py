@@ -77,7 +77,7 @@ def shaped_like(session: Session, ctx: ClaimContext, job: Job, named: list[Job])
         if other not in mates:
             log.warning("job %s, named in job %s's message, has another shape; sent again alone",
                         other.id, job.id)
-            if jobs.give_back(session=session, job_id=other.id, attempt=other.attempts):
+            if jobs.give_back(session=session, job_id=other.id, attempt=other.attempts, ran=False):
                 enqueue(ctx.app, other)
     return mates
 
@@ -97,7 +97,8 @@ def within(session: Session, ctx: ClaimContext, job: Job, mates: list[Job], most
     (The API sends no more than fit; this guards a message that does, e.g. from an older API.)"""
     if len(mates) <= most:
         return mates
-    back = [other for other in mates[most:] if jobs.give_back(session=session, job_id=other.id, attempt=other.attempts)]
+    back = [other for other in mates[most:]
+            if jobs.give_back(session=session, job_id=other.id, attempt=other.attempts, ran=False)]
     log.info("job %s: %d of its message's jobs sent on: a pass of more would not fit their time budget",
              job.id, len(back))
     try:

@@ -166,12 +166,14 @@ def resent(*, session: Session, job_id: str, attempt: int) -> bool:
     return bool(held)
 
 
-def give_back(*, session: Session, job_id: str, attempt: int) -> bool:
-    """Running at `attempt` -> queued, for another attempt; False if that attempt no longer holds it."""
+def give_back(*, session: Session, job_id: str, attempt: int, ran: bool = True) -> bool:
+    """Running at `attempt` -> queued, for another attempt; False if that attempt no longer holds it.
+    `ran=False`: the claim is undone before the job ran (a message's job that cannot share the pass it
+    was claimed for), so its attempt is not counted against MAX_ATTEMPTS."""
     held = cast("CursorResult[Any]", session.execute(
         update(Job).where(*_held(job_id, attempt))
         .values(status=JobStatus.QUEUED.value, worker=None, worker_pid=None, heartbeat_at=None,
-                progress_step=0, enqueued_at=now())
+                progress_step=0, enqueued_at=now(), attempts=Job.attempts - (0 if ran else 1))
     )).rowcount
     session.commit()
     return bool(held)
