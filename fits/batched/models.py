@@ -14,7 +14,7 @@ class Polynomial3Batch(torch.nn.Module):
     """B Polynomial3 modules side by side: one (4, B) Parameter `b`, job j's b_k at [k, j].
 
     One Parameter, not four of (B,) stacked each step: the stack, its backward, four gradient
-    accumulations and four SGD updates cost 15-20% of a 262-job chunk's step on one CPU thread
+    accumulations and four SGD updates cost 10-15% of a 131- to 524-job chunk's step on one CPU thread
     (docs/benchmarks.md), for the same numbers (the stack made this (4, B) array).
     """
 
