@@ -170,11 +170,12 @@ def give_back(*, session: Session, job_id: str, attempt: int, ran: bool = True) 
     """Running at `attempt` -> queued, for another attempt; False if that attempt no longer holds it.
     `ran=False`: the claim is undone before the job ran (a message's job that cannot share the pass it
     was claimed for), so its attempt is not counted against MAX_ATTEMPTS."""
+    values: dict[str, Any] = {"status": JobStatus.QUEUED.value, "worker": None, "worker_pid": None,
+                              "heartbeat_at": None, "progress_step": 0, "enqueued_at": now()}
+    if not ran:
+        values["attempts"] = Job.attempts - 1
     held = cast("CursorResult[Any]", session.execute(
-        update(Job).where(*_held(job_id, attempt))
-        .values(status=JobStatus.QUEUED.value, worker=None, worker_pid=None, heartbeat_at=None,
-                progress_step=0, enqueued_at=now(), attempts=Job.attempts - (0 if ran else 1))
-    )).rowcount
+        update(Job).where(*_held(job_id, attempt)).values(**values))).rowcount
     session.commit()
     return bool(held)
 
