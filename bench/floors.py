@@ -11,6 +11,14 @@ turn with it: what the variant lacks from its floor is what its mechanism costs 
 engine, torch.optim, nn.Module calls); a goal above the floor cannot be met without other arithmetic.
 Rates are fits/s of default-size jobs (2000 steps x 2000 samples) in CPU time, which a shared machine
 moves less than wall time, from the best of three timings of 200 steps each.
+
+A floor alone does not say whether a goal is in reach: a small chunk keeps its arrays in the cache
+(the kernels run faster per job) but pays the mechanism's fixed cost per step for few jobs. Each
+variant's ceiling is the most its mechanism allows here: at every candidate chunk size, its kernels'
+time per step plus the fixed cost of its own step (the variant's step at one job less its kernels at
+one job: graph, engine, optimizer, module calls, and fitq's own code around them), the best over the
+sizes. A goal above the ceiling cannot be reached without other arithmetic or another mechanism; a
+rate below a ceiling above the goal is fitq's to find.
 """
 from __future__ import annotations
 
@@ -18,6 +26,7 @@ import argparse
 import math
 import os
 import time
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -133,27 +142,84 @@ def chosen(tuner: Tuner, variant: str) -> int:
     return budget or max(CANDIDATES)
 
 
-def floor(variant: str, budget: int) -> tuple[int, float, float]:
-    """(chunk size in jobs, fits/s of the kernels alone, fits/s of the variant's own pass over that
-    chunk) for chunks of `budget` bytes, both in CPU time, each the best of three timings in turn."""
-    item = 8 if variant == "numpy" else 4
-    jobs = max(1, budget // (N * item))
+def jobs_in(variant: str, budget: int) -> int:
+    """How many default-size jobs a chunk of `budget` bytes holds (a (jobs, N) array of the dtype)."""
+    return max(1, budget // (N * (8 if variant == "numpy" else 4)))
+
+
+def seconds_per_step(variant: str, jobs: int, steps: int = STEPS, repeats: int = 3) -> tuple[float, float]:
+    """CPU seconds a step of `jobs` jobs takes: (the kernels alone, the variant's own pass over one chunk
+    of them, its setup and results included), each the best of `repeats` timings taken in turn."""
     step = KERNELS[variant](jobs)
-    defaults = {**catalog.VARIANTS[variant].defaults, "device": "cpu", "steps": STEPS}
+    defaults = {**catalog.VARIANTS[variant].defaults, "device": "cpu", "steps": steps}
     batch = [{**defaults, "seed": seed} for seed in range(jobs)]
-    one = Tuner((budget,))  # the chunk is the whole batch
+    one = Tuner((jobs * N * (8 if variant == "numpy" else 4),))  # the chunk is the whole batch
     batched.run_batch(variant, batch, chunking=one)
     kernels = whole = math.inf
-    for _ in range(3):
+    for _ in range(repeats):
         started = time.process_time()
-        for _ in range(STEPS):
+        for _ in range(steps):
             step()
         kernels = min(kernels, time.process_time() - started)
         started = time.process_time()
         batched.run_batch(variant, batch, chunking=one)
         whole = min(whole, time.process_time() - started)
-    # A default job is 2000 steps; a chunk's step serves `jobs` jobs.
-    return jobs, jobs * STEPS / (2000 * kernels), jobs * STEPS / (2000 * whole)
+    return kernels / steps, whole / steps
+
+
+def kernel_seconds(variant: str, jobs: int, steps: int = STEPS, repeats: int = 3) -> float:
+    """CPU seconds a step of the kernels alone takes for `jobs` jobs, the best of `repeats` timings."""
+    step = KERNELS[variant](jobs)
+    step()
+    best = math.inf
+    for _ in range(repeats):
+        started = time.process_time()
+        for _ in range(steps):
+            step()
+        best = min(best, time.process_time() - started)
+    return best / steps
+
+
+def rate(jobs: int, seconds: float) -> float:
+    """fits/s of default-size jobs (2000 steps) when a step of `jobs` jobs takes `seconds`."""
+    return jobs / (2000 * seconds)
+
+
+def floor(variant: str, budget: int) -> tuple[int, float, float]:
+    """(chunk size in jobs, fits/s of the kernels alone, fits/s of the variant's own pass over that
+    chunk) for chunks of `budget` bytes, both in CPU time, each the best of three timings in turn."""
+    jobs = jobs_in(variant, budget)
+    kernels, whole = seconds_per_step(variant, jobs)
+    return jobs, rate(jobs, kernels), rate(jobs, whole)
+
+
+class Ceiling(NamedTuple):
+    """The most a variant's mechanism allows on this machine (module docstring), and where."""
+
+    fixed_s: float  # the mechanism's cost per step beyond its kernels, measured at one job
+    floors: dict[int, float]  # chunk budget in bytes: fits/s of the kernels alone
+    rates: dict[int, float]  # chunk budget: fits/s of the kernels plus the fixed cost per step
+
+    def best(self) -> tuple[int, float]:
+        """(budget, fits/s) of the chunk size where the kernels plus the fixed cost run fastest."""
+        return max(self.rates.items(), key=lambda item: item[1])
+
+    def best_floor(self) -> tuple[int, float]:
+        """(budget, fits/s) of the chunk size where the kernels alone run fastest."""
+        return max(self.floors.items(), key=lambda item: item[1])
+
+
+def ceiling(variant: str, budgets=CANDIDATES) -> Ceiling:
+    """The variant's ceiling over chunks of `budgets` bytes (module docstring), in CPU time."""
+    # One job's step is tens of microseconds: five timings of 1,000 steps each.
+    kernels, whole = seconds_per_step(variant, 1, steps=1000, repeats=5)
+    fixed = max(0.0, whole - kernels)
+    floors, rates = {}, {}
+    for budget in budgets:
+        jobs = jobs_in(variant, budget)
+        seconds = kernel_seconds(variant, jobs)
+        floors[budget], rates[budget] = rate(jobs, seconds), rate(jobs, seconds + fixed)
+    return Ceiling(fixed, floors, rates)
 
 
 def main(argv=None) -> None:
@@ -166,12 +232,22 @@ def main(argv=None) -> None:
     threads.limit(1)  # torch's and numpy's BLAS, as the worker runs
     print(f"floors, fits/s of default-size jobs, torch {torch.__version__}, 1 CPU thread; malloc "
           + ("as the worker sets it" if tuned else "glibc's own thresholds"))
-    print(f"{'variant':16} {'chunk':>6} {'jobs':>6} {'floor':>8} {'variant':>8} {'load':>5}")
+    print("floor, variant: at the chunk size the variant settles on; fixed: its step's cost beyond its kernels at "
+          "one job; best floor, ceiling: the best over the candidate chunk sizes of the kernels alone and of the "
+          "kernels plus the fixed cost per step")
+    print(f"{'variant':16} {'chunk':>6} {'jobs':>6} {'floor':>8} {'variant':>8} {'fixed':>8} "
+          f"{'best floor':>16} {'ceiling':>16} {'load':>5}")
     for variant in args.variants:
         budget = chosen(settled(variant), variant)
         jobs, kernels, whole = floor(variant, budget)
-        print(f"{variant:16} {budget >> 10:>3d} KB {jobs:6d} {kernels:8.1f} {whole:8.1f} {os.getloadavg()[0]:5.1f}",
-              flush=True)
+        top = ceiling(variant)
+        print(f"{variant:16} {budget >> 10:>3d} KB {jobs:6d} {kernels:8.1f} {whole:8.1f} {top.fixed_s * 1e6:5.0f} us "
+              f"{at(*top.best_floor()):>16} {at(*top.best()):>16} {os.getloadavg()[0]:5.1f}", flush=True)
+
+
+def at(budget: int, fits: float) -> str:
+    """A rate and the chunk size it was measured at: '225.1 (256 KB)'."""
+    return f"{fits:.1f} ({budget >> 10} KB)"
 
 
 if __name__ == "__main__":

@@ -1,0 +1,42 @@
+"""make bench's verdict on each CPU goal, and the ceiling it rests on (bench.floors)."""
+import pytest
+
+from bench import floors
+from bench.goals import verdict
+
+
+def test_a_rate_at_or_above_its_goal_is_met_whatever_the_ceiling():
+    assert verdict(200.0, 200, 150.0, "2048 KB chunks") == "met"
+
+
+def test_a_goal_above_the_ceiling_is_out_of_the_mechanisms_reach():
+    said = verdict(120.0, 200, 160.4, "2048 KB chunks")
+    assert said.startswith("missed by 40%")
+    assert "out of its mechanism's reach here" in said and "160" in said and "2048 KB chunks" in said
+
+
+def test_a_goal_below_the_ceiling_is_fitqs_to_find():
+    said = verdict(120.0, 150, 181.0, "512 KB chunks")
+    assert said.startswith("missed by 20%") and "fitq's pass costs the rest" in said and "181" in said
+
+
+def test_the_best_of_a_ceiling_is_its_fastest_chunk_size():
+    top = floors.Ceiling(60e-6, {256 << 10: 225.0, 2 << 20: 170.0}, {256 << 10: 120.0, 2 << 20: 159.0})
+    assert top.best() == (2 << 20, 159.0)
+    assert top.best_floor() == (256 << 10, 225.0)
+    assert floors.at(*top.best()) == "159.0 (2048 KB)"
+
+
+@pytest.mark.parametrize("variant", ["module", "tensor"])
+def test_a_ceiling_is_measured_at_every_size_and_never_above_its_floor(variant):
+    # Two small chunk sizes keep this quick; the numbers are the machine's, only their relation is checked.
+    top = floors.ceiling(variant, budgets=(16 << 10, 64 << 10))
+    assert set(top.floors) == set(top.rates) == {16 << 10, 64 << 10}
+    assert top.fixed_s >= 0
+    assert all(0 < top.rates[b] <= top.floors[b] for b in top.floors)
+
+
+def test_a_chunk_holds_whole_jobs_of_its_dtype():
+    assert floors.jobs_in("module", 2 << 20) == 262  # float32 rows of 2,000 samples
+    assert floors.jobs_in("numpy", 2 << 20) == 131  # float64
+    assert floors.jobs_in("tensor", 1024) == 1  # never none
