@@ -96,12 +96,15 @@ def legendre_kernels(jobs: int):
 
     def step():
         u = b[2] + b[3] * x
-        p3 = 0.5 * (5 * u ** 3 - 3 * u)
+        p3 = u ** 3  # LegendrePolynomial3's forward and backward work in place, as here
+        p3.mul_(5).sub_(3 * u).mul_(0.5)
         residual = b[0] + b[1] * p3 - y
         flat = residual.view(-1)
         torch.dot(flat, flat)
         grad = (one * flat + one * flat).view(jobs, N)  # 2 (y_pred - y)
-        grad_u = (grad * b[1]) * 1.5 * (5 * u ** 2 - 1)
+        slope = u ** 2
+        slope.mul_(5).sub_(1)
+        grad_u = (grad * b[1] * 1.5).mul_(slope)
         for param, g in zip(b, (grad, grad * p3, grad_u, grad_u * x)):
             param.sub_(1e-6 * g.sum(1, keepdim=True))
     return step
