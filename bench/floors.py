@@ -17,14 +17,16 @@ A floor alone does not say whether a goal is in reach: a small chunk keeps its a
 variant's ceiling is the most its mechanism allows here: at every candidate chunk size, its kernels'
 time per step plus the fixed cost of its own step (the variant's step at one job less its kernels at
 one job: graph, engine, optimizer, module calls, and fitq's own code around them), the best over the
-sizes. A goal above the ceiling cannot be reached without other arithmetic or another mechanism; a
-rate below a ceiling above the goal is fitq's to find.
+sizes; each the median of five rounds taken in turn over the sizes. A goal above the ceiling cannot
+be reached without other arithmetic or another mechanism; a rate below a ceiling above the goal is
+fitq's to find.
 """
 from __future__ import annotations
 
 import argparse
 import math
 import os
+import statistics
 import time
 from typing import NamedTuple
 
@@ -150,37 +152,24 @@ def jobs_in(variant: str, budget: int) -> int:
     return max(1, budget // (N * (8 if variant == "numpy" else 4)))
 
 
-def seconds_per_step(variant: str, jobs: int, steps: int = STEPS, repeats: int = 3) -> tuple[float, float]:
-    """CPU seconds a step of `jobs` jobs takes: (the kernels alone, the variant's own pass over one chunk
-    of them, its setup and results included), each the best of `repeats` timings taken in turn."""
+def timings(variant: str, jobs: int, steps: int = STEPS, repeats: int = 3) -> list[tuple[float, float]]:
+    """`repeats` pairs of CPU seconds per step of `jobs` jobs, taken in turn: (the kernels alone, the
+    variant's own pass over one chunk of them, its setup and results included)."""
     step = KERNELS[variant](jobs)
     defaults = {**catalog.VARIANTS[variant].defaults, "device": "cpu", "steps": steps}
     batch = [{**defaults, "seed": seed} for seed in range(jobs)]
     one = Tuner((jobs * N * (8 if variant == "numpy" else 4),))  # the chunk is the whole batch
     batched.run_batch(variant, batch, chunking=one)
-    kernels = whole = math.inf
+    pairs = []
     for _ in range(repeats):
         started = time.process_time()
         for _ in range(steps):
             step()
-        kernels = min(kernels, time.process_time() - started)
+        kernels = time.process_time() - started
         started = time.process_time()
         batched.run_batch(variant, batch, chunking=one)
-        whole = min(whole, time.process_time() - started)
-    return kernels / steps, whole / steps
-
-
-def kernel_seconds(variant: str, jobs: int, steps: int = STEPS, repeats: int = 3) -> float:
-    """CPU seconds a step of the kernels alone takes for `jobs` jobs, the best of `repeats` timings."""
-    step = KERNELS[variant](jobs)
-    step()
-    best = math.inf
-    for _ in range(repeats):
-        started = time.process_time()
-        for _ in range(steps):
-            step()
-        best = min(best, time.process_time() - started)
-    return best / steps
+        pairs.append((kernels / steps, (time.process_time() - started) / steps))
+    return pairs
 
 
 def rate(jobs: int, seconds: float) -> float:
@@ -192,8 +181,8 @@ def floor(variant: str, budget: int) -> tuple[int, float, float]:
     """(chunk size in jobs, fits/s of the kernels alone, fits/s of the variant's own pass over that
     chunk) for chunks of `budget` bytes, both in CPU time, each the best of three timings in turn."""
     jobs = jobs_in(variant, budget)
-    kernels, whole = seconds_per_step(variant, jobs)
-    return jobs, rate(jobs, kernels), rate(jobs, whole)
+    pairs = timings(variant, jobs)
+    return jobs, rate(jobs, min(k for k, _ in pairs)), rate(jobs, min(w for _, w in pairs))
 
 
 class Ceiling(NamedTuple):
@@ -212,16 +201,24 @@ class Ceiling(NamedTuple):
         return max(self.floors.items(), key=lambda item: item[1])
 
 
-def ceiling(variant: str, budgets=CANDIDATES) -> Ceiling:
+def ceiling(variant: str, budgets=CANDIDATES, rounds: int = 5) -> Ceiling:
     """The variant's ceiling over chunks of `budgets` bytes (module docstring), in CPU time."""
-    # One job's step is tens of microseconds: five timings of 1,000 steps each.
-    kernels, whole = seconds_per_step(variant, 1, steps=1000, repeats=5)
-    fixed = max(0.0, whole - kernels)
+    # Medians of rounds taken in turn over the sizes: this machine's speed drifts by tens of percent
+    # within a minute, and a best of three at each size in its own moment compared moments, not sizes
+    # (module's floor at 512 KB read 190 in one run and 300 in the next).
+    fixed = statistics.median(max(0.0, whole - kernels) for kernels, whole in timings(variant, 1, 1000, rounds))
+    steps = {budget: KERNELS[variant](jobs_in(variant, budget)) for budget in budgets}
+    seconds: dict[int, list[float]] = {budget: [] for budget in budgets}
+    for _ in range(rounds):
+        for budget, step in steps.items():
+            started = time.process_time()
+            for _ in range(STEPS):
+                step()
+            seconds[budget].append((time.process_time() - started) / STEPS)
     floors, rates = {}, {}
-    for budget in budgets:
-        jobs = jobs_in(variant, budget)
-        seconds = kernel_seconds(variant, jobs)
-        floors[budget], rates[budget] = rate(jobs, seconds), rate(jobs, seconds + fixed)
+    for budget, taken in seconds.items():
+        jobs, kernels = jobs_in(variant, budget), statistics.median(taken)
+        floors[budget], rates[budget] = rate(jobs, kernels), rate(jobs, kernels + fixed)
     return Ceiling(fixed, floors, rates)
 
 
