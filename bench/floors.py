@@ -147,9 +147,14 @@ def chosen(tuner: Tuner, variant: str) -> int:
     return budget or max(CANDIDATES)
 
 
+def row_bytes(variant: str) -> int:
+    """Bytes of one default-size job's row of a (jobs, N) array: float64 for numpy, float32 for the rest."""
+    return N * (8 if variant == "numpy" else 4)
+
+
 def jobs_in(variant: str, budget: int) -> int:
-    """How many default-size jobs a chunk of `budget` bytes holds (a (jobs, N) array of the dtype)."""
-    return max(1, budget // (N * (8 if variant == "numpy" else 4)))
+    """How many default-size jobs a chunk of `budget` bytes holds."""
+    return max(1, budget // row_bytes(variant))
 
 
 def timings(variant: str, jobs: int, steps: int = STEPS, repeats: int = 3) -> list[tuple[float, float]]:
@@ -158,7 +163,7 @@ def timings(variant: str, jobs: int, steps: int = STEPS, repeats: int = 3) -> li
     step = KERNELS[variant](jobs)
     defaults = {**catalog.VARIANTS[variant].defaults, "device": "cpu", "steps": steps}
     batch = [{**defaults, "seed": seed} for seed in range(jobs)]
-    one = Tuner((jobs * N * (8 if variant == "numpy" else 4),))  # the chunk is the whole batch
+    one = Tuner((jobs * row_bytes(variant),))  # the chunk is the whole batch
     batched.run_batch(variant, batch, chunking=one)
     pairs = []
     for _ in range(repeats):
