@@ -110,8 +110,11 @@ def test_a_search_survives_a_worker_and_its_sweeper_killed_and_the_api_restarted
                 parallelism=4, seed=9, space={"learning_rate": LR, "seed": {"choices": list(range(20))}})
     hit: list[str] = []
 
-    def mid_pass(sweep):  # the trials a worker is stepping now
-        hit[:] = [t["id"] for t in _trials(stack, sweep) if t["status"] == "running" and t["progress"]["step"] > 0]
+    def mid_pass(sweep):  # the trials a worker is stepping now, in the first half of their pass
+        # Not later: progress is up to half a second old, and a pass that ended before the kill would let
+        # the sweeper ask the next batch, and run nothing again.
+        hit[:] = [t["id"] for t in _trials(stack, sweep)
+                  if t["status"] == "running" and 0 < t["progress"]["step"] <= t["progress"]["steps"] // 2]
         return hit
 
     _until(stack, url, mid_pass)
@@ -122,9 +125,11 @@ def test_a_search_survives_a_worker_and_its_sweeper_killed_and_the_api_restarted
     stack.api = stack._start("api")
     stack.client.wait_healthy()
     time.sleep(1)
-    assert stack.client.http.get(url).json()["trials"]["asked"] == 4  # nobody drives it meanwhile
+    asked = stack.client.http.get(url).json()["trials"]["asked"]
+    # Back before asserting: the module's later tests share this stack.
     stack.sweeper = stack._start("sweeper")
     stack.workers = [stack.add_worker()]
+    assert asked == 4  # nobody drove it meanwhile
 
     sweep = _until(stack, url, lambda s: s["finished"])
 
