@@ -40,3 +40,11 @@ def test_a_chunk_holds_whole_jobs_of_its_dtype():
     assert floors.jobs_in("module", 2 << 20) == 262  # float32 rows of 2,000 samples
     assert floors.jobs_in("numpy", 2 << 20) == 131  # float64
     assert floors.jobs_in("tensor", 1024) == 1  # never none
+
+
+def test_a_sweeps_extra_is_the_services_own_time_and_the_loops_drift():
+    from bench.sweeps import split
+
+    said = split({"wall": 7.83, "expected": 6.23, "loops": 7.04})
+    assert said == "+1.60 s: the service's own 0.79 s, the worker's loops +0.81 s against the estimate"
+    assert split({"wall": 10.53, "expected": 10.58, "loops": 9.61}).startswith("-0.05 s: the service's own 0.92 s")
