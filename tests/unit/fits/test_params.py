@@ -103,3 +103,11 @@ def test_a_drawn_seed_spans_every_seed_numpy_takes_and_no_more(monkeypatch, draw
     # The draw's extremes, forced: the smallest and the largest seed a job can be given.
     monkeypatch.setattr("fits.params.secrets.randbelow", draw)
     assert resolve("tensor", {})["seed"] == seed
+
+
+def test_rules_made_once_are_handed_out_as_a_fresh_table_each_time():
+    # Made once per variant's shape (a sweep resolves thousands of points); a caller's change stays its own.
+    table = rules(VARIANTS["tensor"])
+    del table["steps"]
+    assert "steps" in rules(VARIANTS["tensor"])
+    assert rules(VARIANTS["numpy"])["device"].choices != rules(VARIANTS["tensor"])["device"].choices
