@@ -44,6 +44,8 @@ def create(*, session: Session, variant: str, params: dict[str, Any], grid: dict
     rows = [jobs.new_row(variant, point, timeout_s, stamp, sweep_id=sweep.id, owner=owner) for point in points]
     session.add(sweep)
     if rows and session.get_bind().dialect.name == "postgresql" and not orm:
+        # A column new_row sets that the statement does not name would be dropped without a word.
+        assert set(rows[0]) == {*ROW_COLUMNS, "params", "created_at", "enqueued_at"}, sorted(rows[0])
         session.flush()  # the sweep's row first, as the ORM orders them
         session.execute(INSERT_ALL, {"stamp": stamp, "rows": json.dumps(
             [{**{name: row[name] for name in ROW_COLUMNS}, "params": json.dumps(row["params"])} for row in rows])})
