@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import time
 
 import torch
@@ -83,6 +85,30 @@ def row(variant: str, sizes: list[int], device: str, chunking: Tuner) -> tuple[l
             rates)
 
 
+def own_kernels() -> str | None:
+    """The kernels OpenBLAS picks for this CPU by itself, asked of a fresh interpreter without
+    OPENBLAS_CORETYPE (nor OPENBLAS_L2_SIZE, which hosts set with it); None if it cannot tell."""
+    env = {k: v for k, v in os.environ.items() if k not in (threads.CORETYPE, "OPENBLAS_L2_SIZE")}
+    probe = "from worker.threads import openblas_kernels; print(openblas_kernels())"
+    try:
+        done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60,
+                              cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:
+        return None
+    return done.stdout.strip() or None
+
+
+def forced_kernels() -> tuple[str, str] | None:
+    """(the kernels numpy's OpenBLAS runs, those it would pick itself) where OPENBLAS_CORETYPE makes them
+    differ; None where it runs its own pick."""
+    if not os.environ.get(threads.CORETYPE):
+        return None
+    running, own = threads.openblas_kernels(), own_kernels()
+    return (running, own) if running and own and own != running else None
+
+
 def goals(measured: dict[str, tuple[int, float]]) -> None:
     """Each variant's B = 1000 rate against its goal, beside its floor at the chunk size it ran and its
     ceiling (bench.floors) over every chunk size."""
@@ -90,6 +116,7 @@ def goals(measured: dict[str, tuple[int, float]]) -> None:
           "ran; best floor, the same at the chunk size where it is fastest; ceiling, the most its mechanism "
           "allows: the arithmetic plus the step's fixed cost (measured at one job), at the best chunk size")
     print(f"{'variant':16} {'goal':>6} {'B=1000':>8} {'floor':>8} {'best floor':>16} {'ceiling':>16}  verdict")
+    forced = forced_kernels() if "numpy" in measured else None
     for variant, (budget, fits_s) in measured.items():
         top = floors.ceiling(variant)
         # Its chunk is one of the ceiling's sizes, timed in turn with the others: so the floor is never
@@ -97,8 +124,14 @@ def goals(measured: dict[str, tuple[int, float]]) -> None:
         floor = top.floors[budget]
         where, most = top.best()
         goal = CPU_GOALS[variant]
+        at = f"{where >> 10} KB chunks" + (f", {forced[0]} kernels" if forced and variant == "numpy" else "")
         print(f"{variant:16} {goal:6d} {fits_s:8.1f} {floor:8.1f} {floors.at(*top.best_floor()):>16} "
-              f"{floors.at(where, most):>16}  {verdict(fits_s, goal, most, f'{where >> 10} KB chunks')}", flush=True)
+              f"{floors.at(where, most):>16}  {verdict(fits_s, goal, most, at)}", flush=True)
+    if forced:
+        print(f"numpy: its OpenBLAS ran {forced[0]} kernels, as {threads.CORETYPE}={os.environ[threads.CORETYPE]} "
+              f"in this environment says, not the {forced[1]} kernels it picks for this CPU by itself (hosts set the "
+              f"variable where older OpenBLAS builds fail on their CPU); to time those: "
+              f"env -u {threads.CORETYPE} -u OPENBLAS_L2_SIZE make bench")
 
 
 def main(argv=None) -> None:
@@ -125,6 +158,8 @@ def main(argv=None) -> None:
     print(f"batched fits/s, default-size jobs, torch {torch.__version__} on {where}; malloc "
           + ("as the worker sets it" if tuned else "glibc's own thresholds")
           + ("" if blas else "; numpy's BLAS threads not limited (threadpoolctl is not installed)"))
+    if args.device == "cpu":
+        print(f"numpy's BLAS: {threads.blas()}")
     if args.device == "cuda":
         print("numpy is CPU-only: it is in the CPU table, not this one")
     header = f"{'variant':16} {'chunk':>7} {'solo':>8} " + " ".join(f"{'B=' + str(s):>8}" for s in sizes)

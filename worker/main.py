@@ -1,4 +1,5 @@
 """The worker's Celery app: `celery -A worker.main worker`. torch is imported here, once per process."""
+import logging
 from collections.abc import Sequence
 
 import torch  # noqa: E402
@@ -29,6 +30,8 @@ tasks.bind(app, settings)
 
 logs.configure(settings)
 lifecycle.connect(settings)
+# Said once at start: the BLAS kernels set numpy's speed, and an environment variable can choose them.
+logging.getLogger("worker.threads").info("numpy's BLAS: %s", threads.blas())
 
 
 @setup_logging.connect

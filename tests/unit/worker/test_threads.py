@@ -1,10 +1,13 @@
 """A worker process runs torch and numpy's BLAS on TORCH_THREADS threads each, not one per core."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from worker import threads
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -20,8 +23,10 @@ print(json.dumps({"torch": torch.get_num_threads(), "blas": blas}))
 
 def start(tmp_path, probe, **env):
     """Run `probe` in a fresh interpreter with a worker's environment (nothing it reaches is up)."""
+    # The host's OPENBLAS_* pass through: some hosts set them because older OpenBLAS builds fail on their CPU.
+    host = {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS_")}
     env = {"REDIS_URL": "redis://127.0.0.1:1/0", "DATABASE_URL": f"sqlite:///{tmp_path}/w.db",
-           "PATH": "/usr/bin:/bin", **env}
+           "PATH": "/usr/bin:/bin", **host, **env}
     return subprocess.run([sys.executable, "-c", probe], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=120)
 
@@ -43,3 +48,15 @@ def test_a_worker_without_threadpoolctl_refuses_to_start_and_says_why(tmp_path):
     assert done.returncode != 0
     assert "threadpoolctl is not installed (pip install 'fitq[worker]')" in done.stderr, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
+
+
+def test_a_worker_says_at_start_which_blas_kernels_numpy_runs(tmp_path):
+    # numpy's speed is its BLAS kernels', and OPENBLAS_CORETYPE in a host's environment can pick older ones.
+    done = start(tmp_path, "import worker.main")
+    assert done.returncode == 0, done.stderr[-2000:]
+    said = [line for line in done.stderr.splitlines() if "numpy's BLAS: " in line]
+    assert len(said) == 1, done.stderr[-2000:]
+    assert "OpenBLAS" in said[0] and " kernels" in said[0]
+    # Run as the suite is: where the environment picks the kernels, the line says so.
+    forced = os.environ.get(threads.CORETYPE)
+    assert (f"{threads.CORETYPE}={forced}" in said[0]) == bool(forced)
