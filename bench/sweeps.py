@@ -33,11 +33,12 @@ def batched_rate(variant, size):
         # The variant's default device, as the sweep's jobs: `auto` is the GPU where there is one.
         defaults = dict(catalog.VARIANTS[variant].defaults)
         batched.run_batch(variant, [{**defaults, "seed": s, "steps": 10, "log_every": 10} for s in range(2)])
-        # A batch large enough to be cut into chunks runs at the size the variant settles on, as a worker
-        # that has measured runs it; a smaller one is one chunk whatever the size.
+        # A batch whose chunk sizes a worker compares runs at the size the variant settles on, as a worker
+        # that has measured runs it; one no two sizes fill is one chunk whatever the size.
         row_bytes = defaults["samples"] * ITEM_BYTES[defaults["dtype"]]
         on_cpu = defaults.get("device", "auto") == "cpu" or not torch.cuda.is_available()
-        tuner = floors.settled(variant) if on_cpu and len(Tuner().plan(variant, size, row_bytes)) > 1 else None
+        compared = Tuner().plan(variant, size, row_bytes) != [(size, 0)]
+        tuner = floors.settled(variant) if on_cpu and compared else None
         best, best_cpu = 0.0, 0.0
         for _ in range(2):
             started, cpu = time.perf_counter(), time.process_time()

@@ -42,25 +42,37 @@ def test_a_tuner_that_explores_every_job_cuts_every_size_in_turn_round_after_rou
 def test_a_batch_that_fills_fewer_than_two_candidates_is_one_chunk():
     tuner = Tuner((4 * KB, 8 * KB, 16 * KB))
 
-    assert tuner.plan("tensor", 7, KB) == [(7, 0)]
+    assert tuner.plan("tensor", 7, KB) == [(7, 0)]  # not cut to time 4 KB against the whole 7
     assert tuner.plan("tensor", 3, KB) == [(3, 0)]
-    # 12 jobs fill the 4- and 8-job candidates, not the 16: only those two are compared, the 8 first.
-    assert tuner.plan("tensor", 12, KB) == [(8, 8 * KB), (4, 0)]
-    tuner.record("tensor", 8 * KB, job_steps=100, seconds=0.1)
-    assert tuner.plan("tensor", 12, KB) == [(4, 4 * KB), (8, 8 * KB)]  # the least measured first
+    assert tuner.rates("tensor") == {} and tuner.chosen("tensor") is None
+
+
+def test_a_batch_cut_to_compare_sizes_is_compared_whole_too_under_the_first_candidate_past_it():
+    tuner = Tuner((4 * KB, 8 * KB, 16 * KB, 32 * KB))
+
+    # 12 jobs of 1 KB fill the 4- and 8-job candidates; 16 KB (and 32 KB) would make them one chunk of
+    # 12: that is compared too, under 16 KB, and first, as the largest.
+    assert tuner.plan("tensor", 12, KB) == [(12, 16 * KB)]
+    tuner.record("tensor", 16 * KB, job_steps=1200, seconds=0.1)
+    assert tuner.plan("tensor", 12, KB) == [(8, 8 * KB), (4, 0)]  # then the least measured
+    tuner.record("tensor", 8 * KB, job_steps=800, seconds=0.1)
+    assert tuner.plan("tensor", 12, KB) == [(4, 4 * KB), (8, 0)]  # a quarter measures, the rest is one chunk
+    tuner.record("tensor", 32 * KB, job_steps=10**6, seconds=0.1)  # never offered: not counted
+    assert tuner.rates("tensor") == {8 * KB: 8000.0, 16 * KB: 12000.0}
 
 
 def test_it_settles_on_the_fastest_once_every_offered_candidate_ran_long_enough():
-    tuner = Tuner((4 * KB, 8 * KB, 16 * KB), settle_s=1.0)
-    tuner.plan("nn", 12, KB)  # offers 4 KB and 8 KB only
+    tuner = Tuner((4 * KB, 8 * KB, 16 * KB, 32 * KB), settle_s=1.0)
+    tuner.plan("nn", 12, KB)  # offers 4 KB, 8 KB and 16 KB (the whole batch), not 32 KB
 
     tuner.record("nn", 4 * KB, job_steps=2400, seconds=1.0)
+    tuner.record("nn", 16 * KB, job_steps=2000, seconds=1.0)
     tuner.record("nn", 8 * KB, job_steps=1500, seconds=0.5)
     assert tuner.chosen("nn") is None  # 8 KB has not run a second yet
     tuner.record("nn", 8 * KB, job_steps=1500, seconds=0.5)
 
     assert tuner.chosen("nn") == 8 * KB
-    assert tuner.rates("nn") == {4 * KB: 2400.0, 8 * KB: 3000.0}
+    assert tuner.rates("nn") == {4 * KB: 2400.0, 8 * KB: 3000.0, 16 * KB: 2000.0}
     assert tuner.plan("nn", 20, KB) == [(8, 8 * KB), (8, 8 * KB), (4, 0)]
     assert tuner.chosen("tensor") is None  # each variant measures its own
 
