@@ -83,8 +83,8 @@ class Tuner:
             if len({size for size, _ in fitting}) < 2:
                 return [(count, 0)]
             # A batch cut to compare sizes is compared whole too, under the first candidate past its size
-            # (which would make it one chunk): a worker's 64-job numpy passes ran 6-10% faster whole than
-            # in the 32-job chunks it settled on while it never tried them whole (docs/benchmarks.md).
+            # (which would make it one chunk): 64-job numpy passes ran 2-6% faster whole than in the 32-job
+            # chunks a worker settled on, never having timed them whole (docs/benchmarks.md).
             whole = next((budget for budget in self.candidates if _jobs(budget, row_bytes) > count), None)
             if whole is not None and whole not in state.dropped:
                 fitting.append((count, whole))
