@@ -1,5 +1,6 @@
 """Worker unit-test fixtures: a private Redis and a migrated SQLite file, as the service tests have, and a
 worker's Context on them, so a message's delivery runs in the test process."""
+import os
 from dataclasses import replace
 
 import pytest
@@ -15,6 +16,19 @@ from worker.tasks import Context
 
 # Jobs that run in a few milliseconds: the tests are about what happens around the fit.
 SMALL = {"steps": 200, "samples": 200, "device": "cpu"}
+
+
+@pytest.fixture
+def bare_env(tmp_path):
+    """bare_env(**extra): the environment of a worker started in a fresh interpreter, nothing it reaches
+    up. The host's OPENBLAS_* pass through: some hosts set them because older OpenBLAS builds fail on
+    their CPU."""
+    host = {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS_")}
+
+    def make(**extra: str) -> dict[str, str]:
+        return {"REDIS_URL": "redis://127.0.0.1:1/0", "DATABASE_URL": f"sqlite:///{tmp_path}/w.db",
+                "PATH": "/usr/bin:/bin", **host, **extra}
+    return make
 
 
 @pytest.fixture

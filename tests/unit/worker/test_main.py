@@ -23,18 +23,15 @@ print("ok")
 """
 
 
-def test_worker_module_imports_torch_up_front_without_starting_cuda(tmp_path):
-    env = {"REDIS_URL": "redis://127.0.0.1:1/0", "DATABASE_URL": f"sqlite:///{tmp_path}/w.db",
-           "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-c", PROBE], cwd=REPO, env=env, capture_output=True,
+def test_worker_module_imports_torch_up_front_without_starting_cuda(bare_env):
+    done = subprocess.run([sys.executable, "-c", PROBE], cwd=REPO, env=bare_env(), capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]
 
 
-def test_worker_refuses_settings_that_contradict_each_other(tmp_path):
+def test_worker_refuses_settings_that_contradict_each_other(bare_env):
     # Redis would redeliver a job still within its time budget to a second worker.
-    env = {"REDIS_URL": "redis://127.0.0.1:1/0", "DATABASE_URL": f"sqlite:///{tmp_path}/w.db",
-           "PATH": "/usr/bin:/bin", "VISIBILITY_TIMEOUT_S": "600", "MAX_TIMEOUT_S": "3600"}
+    env = bare_env(VISIBILITY_TIMEOUT_S="600", MAX_TIMEOUT_S="3600")
     for argv in (["-c", "import worker.main"], ["-m", "service.cli.main", "worker"]):
         done = subprocess.run([sys.executable, *argv], cwd=REPO, env=env, capture_output=True,
                               text=True, timeout=120)

@@ -21,19 +21,15 @@ print(json.dumps({"torch": torch.get_num_threads(), "blas": blas}))
 """
 
 
-def start(tmp_path, probe, **env):
+def start(bare_env, probe, **env):
     """Run `probe` in a fresh interpreter with a worker's environment (nothing it reaches is up)."""
-    # The host's OPENBLAS_* pass through: some hosts set them because older OpenBLAS builds fail on their CPU.
-    host = {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS_")}
-    env = {"REDIS_URL": "redis://127.0.0.1:1/0", "DATABASE_URL": f"sqlite:///{tmp_path}/w.db",
-           "PATH": "/usr/bin:/bin", **host, **env}
-    return subprocess.run([sys.executable, "-c", probe], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run([sys.executable, "-c", probe], cwd=REPO, env=bare_env(**env), capture_output=True,
+                          text=True, timeout=120)
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_a_worker_holds_torch_and_numpys_blas_to_torch_threads(tmp_path, threads):
-    done = start(tmp_path, PROBE, TORCH_THREADS=str(threads))
+def test_a_worker_holds_torch_and_numpys_blas_to_torch_threads(bare_env, threads):
+    done = start(bare_env, PROBE, TORCH_THREADS=str(threads))
     assert done.returncode == 0, done.stderr[-2000:]
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     # numpy's wheels bring OpenBLAS, which starts one thread per core: on 2 cores a 128-job numpy
@@ -42,17 +38,17 @@ def test_a_worker_holds_torch_and_numpys_blas_to_torch_threads(tmp_path, threads
     assert seen == {"torch": threads, "blas": [threads] * len(seen["blas"])}
 
 
-def test_a_worker_without_threadpoolctl_refuses_to_start_and_says_why(tmp_path):
+def test_a_worker_without_threadpoolctl_refuses_to_start_and_says_why(bare_env):
     # Rather than run numpy passes on every core of a host other workers share.
-    done = start(tmp_path, "import sys; sys.modules['threadpoolctl'] = None; import worker.main")
+    done = start(bare_env, "import sys; sys.modules['threadpoolctl'] = None; import worker.main")
     assert done.returncode != 0
     assert "threadpoolctl is not installed (pip install 'fitq[worker]')" in done.stderr, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
 
 
-def test_a_worker_says_at_start_which_blas_kernels_numpy_runs(tmp_path):
+def test_a_worker_says_at_start_which_blas_kernels_numpy_runs(bare_env):
     # numpy's speed is its BLAS kernels', and OPENBLAS_CORETYPE in a host's environment can pick older ones.
-    done = start(tmp_path, "import worker.main")
+    done = start(bare_env, "import worker.main")
     assert done.returncode == 0, done.stderr[-2000:]
     said = [line for line in done.stderr.splitlines() if "numpy's BLAS: " in line]
     assert len(said) == 1, done.stderr[-2000:]
