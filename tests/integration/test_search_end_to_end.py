@@ -105,8 +105,11 @@ def test_stop_at_excess_cancels_the_queued_trials(stack):
 
 
 def test_a_search_survives_a_worker_and_its_sweeper_killed_and_the_api_restarted(stack):
-    # Passes of 2 trials of about a second each, so that the kill lands in the middle of one.
-    url = _post(stack, params={"steps": 100_000, "samples": 500, "log_every": 1000}, strategy="tpe", trials=8,
+    # Passes of 2 trials of two to three seconds each (2.2-2.6 s on a Zen 5 machine), so that the kill
+    # lands in the middle of one. At 100,000 steps of 500 samples a pass took 0.9-1.1 s there: the first
+    # progress write, half a second in, already showed half the pass, and the test waited out its two
+    # minutes. (300,000 steps of 500 samples would pass the limit on steps x samples.)
+    url = _post(stack, params={"steps": 300_000, "samples": 300, "log_every": 1000}, strategy="tpe", trials=8,
                 parallelism=4, seed=9, space={"learning_rate": LR, "seed": {"choices": list(range(20))}})
     hit: list[str] = []
 
