@@ -240,12 +240,15 @@ def variant_sweeps(stack, args, batch_size):
         say(f"no sweep for {', '.join(skipped_variants)}: not batchable")
     rows = []
     for variant in variants:
-        rates = sweeps.batched_rate(variant, batch_size)
-        say(f"{variant}: batched rate {rates[0]:.1f} fits/s ({rates[1]:.1f} in CPU time; B={batch_size}); "
+        before = sweeps.batched_rate(variant, batch_size)
+        say(f"{variant}: batched rate {before[0]:.1f} fits/s ({before[1]:.1f} in CPU time; B={batch_size}); "
             f"sweeping {args.sweep_points} points")
-        rows.append(sweeps.variant_sweep(stack, variant, args.sweep_points, rates, settle, args.timeout,
-                                         args.sweep_poll_ms / 1000))
+        row = sweeps.variant_sweep(stack, variant, args.sweep_points, settle, args.timeout,
+                                   args.sweep_poll_ms / 1000)
         drain(stack, args.timeout)
+        after = sweeps.batched_rate(variant, batch_size)  # with the worker idle again
+        say(f"{variant}: batched rate after the sweep {after[0]:.1f} fits/s ({after[1]:.1f} in CPU time)")
+        rows.append(sweeps.bracketed(row, args.sweep_points, before, after))
     sweeps.print_table(rows, args.sweep_points, batch_size, args.sweep_poll_ms / 1000)
 
 

@@ -1,7 +1,7 @@
 """bench.service's sweep of each variant: its wall time against 1000 / the variant's batched rate,
-and where the difference goes. The rate is measured in this process, in the same run, on a batch of
-BATCH_SIZE default-size jobs with one torch thread, on the variant's default device (a GPU where
-there is one): what each of the worker's passes runs."""
+and where the difference goes. The rate is measured in this process, in the same run, before the sweep
+and again after it, on a batch of BATCH_SIZE default-size jobs with one torch thread, on the variant's
+default device (a GPU where there is one): what each of the worker's passes runs."""
 import re
 import time
 
@@ -64,8 +64,9 @@ def passes_logged(stack, offsets):
     return found
 
 
-def variant_sweep(stack, variant, points, rates, settle, timeout, poll_s):
-    """A `points`-point sweep of `variant` over seeds, POST to `finished` seen; where its time went."""
+def variant_sweep(stack, variant, points, settle, timeout, poll_s):
+    """A `points`-point sweep of `variant` over seeds, POST to `finished` seen; where its time went
+    (`bracketed` adds the estimate)."""
     offsets = [len(w.output()) for w in stack.workers]
     cpu = sum(cpu_seconds(w.pid) for w in stack.workers)
     api = api_cpu(stack)
@@ -88,9 +89,7 @@ def variant_sweep(stack, variant, points, rates, settle, timeout, poll_s):
     logged = passes_logged(stack, offsets)
     loops = sum(p[2] or 0 for p in passes)
     last_written = passes[-1][1].timestamp() - t0_wall + (logged[-1][5] if logged else 0) if passes else seen
-    rate, rate_cpu = rates
-    row = {"variant": variant, "rate": rate, "cpu rate": rate_cpu, "expected": points / rate, "wall": seen,
-           "worker cpu": cpu, "api cpu": api, "cpu expected": points / rate_cpu, "post": answered,
+    row = {"variant": variant, "wall": seen, "worker cpu": cpu, "api cpu": api, "post": answered,
            "passes": len(passes), "claim": sum(p[2] for p in logged), "fit": sum(p[3] for p in logged),
            "loops": loops, "outcomes": sum(p[4] for p in logged), "write": sum(p[5] for p in logged),
            "tail": seen - last_written, "ok": bool(doc["finished"]) and statuses.get("succeeded") == points}
@@ -98,22 +97,39 @@ def variant_sweep(stack, variant, points, rates, settle, timeout, poll_s):
     return row
 
 
+def bracketed(row, points, before, after):
+    """`row` with its estimate taken from the rates measured before and after its sweep (each a (wall,
+    CPU) pair): the mean of the two times they give, and how far the machine's speed moved between."""
+    # One rate taken before a sweep is one moment of a machine whose speed moves by a fifth within
+    # minutes (docs/benchmarks.md); the sweep runs between the two, so their mean is its fairer estimate.
+    expected = (points / before[0] + points / after[0]) / 2
+    cpu_expected = (points / before[1] + points / after[1]) / 2
+    return {**row, "rate": points / expected, "cpu rate": points / cpu_expected, "expected": expected,
+            "cpu expected": cpu_expected, "before": before[0], "after": after[0],
+            "moved": after[0] / before[0] - 1}
+
+
 def print_table(rows, points, batch_size, poll_s):
     """The sweeps' table and a verdict per variant against `within 1 s of points / rate`."""
     heading(f"{points}-point sweeps over seeds, one per variant, POST -> `finished` seen (polled every "
-            f"{poll_s * 1e3:.0f} ms); rate: a batch of {batch_size} in this process, one torch thread")
+            f"{poll_s * 1e3:.0f} ms); rate: a batch of {batch_size} in this process, one torch thread, "
+            f"before and after the sweep")
+    say("before, after: the batched rate measured before the sweep and after it (best of two each); rate, "
+        "expected: the mean of the times they give, the estimate the goal is held to; moved: after against "
+        "before, how far the machine's speed moved over the sweep")
     say("s; worker columns summed over its passes (fit = the pass: its setup, training loops and result "
         "building; loops = training loops alone); rest = POST -> seen less every other column: messages, "
         "acks, logging, idle between passes")
     say("cpu rate, cpu expected: the same in CPU time; worker cpu: the worker's CPU seconds over the sweep "
         "(what its wall time would be with a core to itself); api cpu: the API processes' (the POST and the "
         "polling), taken from the same 2 cores")
-    names = ["rate", "expected", "wall", "extra", "post", "claim", "fit", "loops", "outcomes", "write",
-             "tail", "rest", "passes", "cpu rate", "cpu expected", "worker cpu", "api cpu"]
+    names = ["before", "after", "moved", "rate", "expected", "wall", "extra", "post", "claim", "fit", "loops",
+             "outcomes", "write", "tail", "rest", "passes", "cpu rate", "cpu expected", "worker cpu", "api cpu"]
     say(f"{'variant':16} " + " ".join(f"{n:>{max(8, len(n))}}" for n in names))
     for row in rows:
         row["extra"] = row["wall"] - row["expected"]
-        cells = [f"{row['rate']:8.1f}"] + [f"{row[n]:8.2f}" for n in names[1:-5]] + [f"{row['passes']:8d}"] \
+        cells = [f"{row['before']:8.1f}", f"{row['after']:8.1f}", f"{row['moved']:+8.0%}", f"{row['rate']:8.1f}"] \
+            + [f"{row[n]:8.2f}" for n in names[4:-5]] + [f"{row['passes']:8d}"] \
             + [f"{row['cpu rate']:8.1f}", f"{row['cpu expected']:12.2f}", f"{row['worker cpu']:10.2f}",
                f"{row['api cpu']:8.2f}"]
         say(f"{row['variant']:16} " + " ".join(cells))

@@ -54,3 +54,14 @@ def test_a_sweeps_extra_is_the_services_own_time_and_the_loops_drift():
     said = split({"wall": 7.83, "expected": 6.23, "loops": 7.04})
     assert said == "+1.60 s: the service's own 0.79 s, the worker's loops +0.81 s against the estimate"
     assert split({"wall": 10.53, "expected": 10.58, "loops": 9.61}).startswith("-0.05 s: the service's own 0.92 s")
+
+
+def test_a_sweeps_estimate_is_the_mean_of_the_times_its_rates_before_and_after_give():
+    from bench.sweeps import bracketed
+
+    row = bracketed({"wall": 9.0}, 1000, (125.0, 100.0), (100.0, 80.0))
+    # 8 s and 10 s: the estimate is 9 s, a rate of 111.1, not the mean rate (112.5, 8.9 s).
+    assert row["expected"] == 9.0 and round(row["rate"], 1) == 111.1
+    assert row["cpu expected"] == 11.25
+    assert (row["before"], row["after"], round(row["moved"], 2)) == (125.0, 100.0, -0.2)
+    assert row["wall"] == 9.0
