@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.batched                  # CPU: B = 1, 10, 100, 1000
     .venv/bin/python -m bench.batched --device cuda    # GPU: B = 1, 10, 100, 1000, 10000, all but numpy
+    .venv/bin/python -m bench.batched --sizes 1000 --rounds 5   # the goals held to the median of 5 rounds
 
 Default-size jobs (2000 steps, 2000 samples, log every 100, the variant's default dtype and learning
 rate), seeds 0..B-1. A cell is the best of up to three runs of fits.batched.run_batch (one if a run
@@ -14,13 +15,16 @@ difference of any of their logged losses from the batched ones; 0 is bit for bit
 On the CPU each variant first settles its chunk size as a worker does (`chunk`, fits/batched/
 chunking.py; bench.floors.settled), and is timed at it. When B = 1000 is among the sizes, a second
 table sets each variant's rate against its goal, its floor (bench.floors) at that chunk size, and its
-ceiling: the most its mechanism allows at any chunk size.
+ceiling: the most its mechanism allows at any chunk size. With `--rounds N` the widest batch of every
+variant runs N times, in rounds over the variants in turn, and the goals are held to each variant's
+median: a shared machine's speed moves by a fifth between one 5-second pass and the next.
 Imports only fits, bench, torch, numpy and the standard library, so it runs on a bare GPU machine.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -85,6 +89,25 @@ def row(variant: str, sizes: list[int], device: str, chunking: Tuner) -> tuple[l
             rates)
 
 
+def median_rates(rounds: dict[str, list[float]]) -> dict[str, float]:
+    """Each variant's median rate over its rounds (the mean of the middle two for an even count)."""
+    return {variant: statistics.median(rates) for variant, rates in rounds.items()}
+
+
+def print_rounds(rounds: dict[str, list[float]], size: int) -> None:
+    """Every round's rate per variant, its median and how far the slowest round fell below the fastest."""
+    count, middle = max(map(len, rounds.values())), median_rates(rounds)
+    # Only B = 1000 has goals: a table of other sizes shows the spread alone.
+    held = "; the goals below are held to the median" if size == 1000 else ""
+    print(f"\nB = {size} in {count} rounds, the variants in turn each round (wall fits/s){held}")
+    print(f"{'variant':16} " + " ".join(f"{'round ' + str(r + 1):>8}" for r in range(count))
+          + f" {'median':>8} {'spread':>7}")
+    for variant, rates in rounds.items():
+        spread = f"{100 * (1 - min(rates) / max(rates)):6.0f}%"
+        print(f"{variant:16} " + " ".join(f"{rate:8.1f}" for rate in rates)
+              + f" {middle[variant]:8.1f} {spread}")
+
+
 def own_kernels() -> str | None:
     """The kernels OpenBLAS picks for this CPU by itself, asked of a fresh interpreter without
     OPENBLAS_CORETYPE (nor OPENBLAS_L2_SIZE, which hosts set with it); None if it cannot tell."""
@@ -109,11 +132,12 @@ def forced_kernels() -> tuple[str, str] | None:
     return (running, own) if running and own and own != running else None
 
 
-def goals(measured: dict[str, tuple[int, float]]) -> None:
-    """Each variant's B = 1000 rate against its goal, beside its floor at the chunk size it ran and its
-    ceiling (bench.floors) over every chunk size."""
-    print("\nCPU goals at B = 1000 (issue 15), CPU time (bench.floors): floor, its arithmetic alone on the chunk it "
-          "ran; best floor, the same at the chunk size where it is fastest; ceiling, the most its mechanism "
+def goals(measured: dict[str, tuple[int, float]], rounds: int = 1) -> None:
+    """Each variant's B = 1000 rate (the median of `rounds`) against its goal, beside its floor at the
+    chunk size it ran and its ceiling (bench.floors) over every chunk size."""
+    of = f" (B=1000: the median of {rounds} rounds)" if rounds > 1 else ""
+    print(f"\nCPU goals at B = 1000 (issue 15){of}, CPU time (bench.floors): floor, its arithmetic alone on the "
+          "chunk it ran; best floor, the same at the chunk size where it is fastest; ceiling, the most its mechanism "
           "allows: the arithmetic plus the step's fixed cost (measured at one job), at the best chunk size")
     print(f"{'variant':16} {'goal':>6} {'B=1000':>8} {'floor':>8} {'best floor':>16} {'ceiling':>16}  verdict")
     forced = forced_kernels() if "numpy" in measured else None
@@ -144,9 +168,14 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=1,
                         help="torch and numpy BLAS threads (default 1, as a worker runs: TORCH_THREADS=1; a 2-core "
                              "machine runs two workers)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the widest batch of every variant this many times, the variants in turn each "
+                             "round, and hold the goals to each one's median (default 1)")
     parser.add_argument("--glibc-malloc", action="store_true",
                         help="keep glibc's own malloc thresholds, not the worker's (worker/allocator.py)")
     args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     tuned = not args.glibc_malloc and allocator.tune()
     sizes = args.sizes or [1, 10, 100, 1000] + ([10000] if args.device == "cuda" else [])
     variants = args.variants or [v for v in sorted(batched.BUILDERS)
@@ -164,7 +193,8 @@ def main(argv=None) -> None:
         print("numpy is CPU-only: it is in the CPU table, not this one")
     header = f"{'variant':16} {'chunk':>7} {'solo':>8} " + " ".join(f"{'B=' + str(s):>8}" for s in sizes)
     print(header + f" {'cpu':>8} {'max rel diff':>13} {'load':>5}")
-    measured = {}
+    measured, tuners, first = {}, {}, {}
+    widest = max(sizes)
     for variant in variants:
         if args.device == "cpu":
             chunking = floors.settled(variant)
@@ -173,11 +203,21 @@ def main(argv=None) -> None:
         else:
             chunking, budget, chunk = Tuner((1 << 20,)), 0, f"{'-':>7}"  # a GPU chunk only bounds memory
         cells, rates = row(variant, sizes, args.device, chunking)
+        tuners[variant], first[variant] = chunking, rates[widest]
         print(f"{variant:16} {chunk} " + " ".join(cells), flush=True)
         if args.device == "cpu" and 1000 in rates and variant in CPU_GOALS:
             measured[variant] = (budget, rates[1000])
+    if args.rounds > 1:
+        rounds = {variant: [rate] for variant, rate in first.items()}  # the table's run is round 1
+        for _ in range(args.rounds - 1):
+            for variant in variants:
+                rounds[variant].append(best_rate(variant, jobs(variant, widest, args.device), tuners[variant])[0])
+        print_rounds(rounds, widest)
+        if widest == 1000:
+            middle = median_rates(rounds)
+            measured = {variant: (budget, middle[variant]) for variant, (budget, _) in measured.items()}
     if measured:
-        goals(measured)
+        goals(measured, args.rounds if widest == 1000 else 1)
 
 
 if __name__ == "__main__":

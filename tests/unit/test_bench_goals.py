@@ -65,3 +65,16 @@ def test_a_sweeps_estimate_is_the_mean_of_the_times_its_rates_before_and_after_g
     assert row["cpu expected"] == 11.25
     assert (row["before"], row["after"], round(row["moved"], 2)) == (125.0, 100.0, -0.2)
     assert row["wall"] == 9.0
+
+
+def test_rounds_hold_each_goal_to_the_median_and_show_the_spread(capsys):
+    from bench.batched import median_rates, print_rounds
+
+    rounds = {"module": [161.6, 213.0, 201.8], "nn": [198.4, 230.0, 226.0, 222.0]}
+    assert median_rates(rounds) == {"module": 201.8, "nn": 224.0}
+    print_rounds(rounds, 1000)
+    lines = capsys.readouterr().out.splitlines()
+    module = next(line for line in lines if line.startswith("module"))
+    # Its three rounds, the median, and the slowest 24% below the fastest.
+    assert module.split() == ["module", "161.6", "213.0", "201.8", "201.8", "24%"]
+    assert "round 4" in next(line for line in lines if line.startswith("variant"))
