@@ -57,7 +57,7 @@ compose-test: $(VENV)/.dev-installed
 # A module not written yet is skipped with a message; one that fails does not stop the others but
 # fails the target. bench.service needs PostgreSQL, as the integration tests do.
 BENCH_LOOPS_ARGS ?= --repeat 1
-BENCH_BATCHED_ARGS ?= --sizes 1,10,100,1000
+BENCH_BATCHED_ARGS ?= --sizes 1,10,100,1000 --rounds 3 --rounds-within 120
 BENCH_SERVICE_ARGS ?= --latency-jobs 100 --client-jobs 20 --unbatched-jobs 24
 
 bench: $(VENV)/.dev-installed

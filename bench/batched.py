@@ -89,6 +89,14 @@ def row(variant: str, sizes: list[int], device: str, chunking: Tuner) -> tuple[l
             rates)
 
 
+def extra_rounds(rounds: int, within: float | None, pass_seconds: list[float]) -> int:
+    """How many rounds after the first to run: all those asked, or as many as fit `within` seconds
+    at the first round's pace (each variant's widest pass once)."""
+    if within is None or not pass_seconds:
+        return rounds - 1
+    return max(0, min(rounds - 1, int(within // sum(pass_seconds))))
+
+
 def median_rates(rounds: dict[str, list[float]]) -> dict[str, float]:
     """Each variant's median rate over its rounds (the mean of the middle two for an even count)."""
     return {variant: statistics.median(rates) for variant, rates in rounds.items()}
@@ -135,8 +143,8 @@ def forced_kernels() -> tuple[str, str] | None:
 def goals(measured: dict[str, tuple[int, float]], rounds: int = 1) -> None:
     """Each variant's B = 1000 rate (the median of `rounds`) against its goal, beside its floor at the
     chunk size it ran and its ceiling (bench.floors) over every chunk size."""
-    of = f" (B=1000: the median of {rounds} rounds)" if rounds > 1 else ""
-    print(f"\nCPU goals at B = 1000 (issue 15){of}, CPU time (bench.floors): floor, its arithmetic alone on the "
+    of = f"; B=1000 the median of {rounds} rounds" if rounds > 1 else ""
+    print(f"\nCPU goals at B = 1000 (issue 15{of}), CPU time (bench.floors): floor, its arithmetic alone on the "
           "chunk it ran; best floor, the same at the chunk size where it is fastest; ceiling, the most its mechanism "
           "allows: the arithmetic plus the step's fixed cost (measured at one job), at the best chunk size")
     print(f"{'variant':16} {'goal':>6} {'B=1000':>8} {'floor':>8} {'best floor':>16} {'ceiling':>16}  verdict")
@@ -171,6 +179,9 @@ def main(argv=None) -> None:
     parser.add_argument("--rounds", type=int, default=1,
                         help="run the widest batch of every variant this many times, the variants in turn each "
                              "round, and hold the goals to each one's median (default 1)")
+    parser.add_argument("--rounds-within", type=float, default=None, metavar="SECONDS",
+                        help="run only the rounds after the first that fit this many seconds at the first one's "
+                             "pace (make bench: 120, so that it stays under 5 minutes on a slow machine)")
     parser.add_argument("--glibc-malloc", action="store_true",
                         help="keep glibc's own malloc thresholds, not the worker's (worker/allocator.py)")
     args = parser.parse_args(argv)
@@ -207,17 +218,24 @@ def main(argv=None) -> None:
         print(f"{variant:16} {chunk} " + " ".join(cells), flush=True)
         if args.device == "cpu" and 1000 in rates and variant in CPU_GOALS:
             measured[variant] = (budget, rates[1000])
+    ran = 1
     if args.rounds > 1:
         rounds = {variant: [rate] for variant, rate in first.items()}  # the table's run is round 1
-        for _ in range(args.rounds - 1):
+        extra = extra_rounds(args.rounds, args.rounds_within, [widest / rate for rate in first.values()])
+        for _ in range(extra):
             for variant in variants:
                 rounds[variant].append(best_rate(variant, jobs(variant, widest, args.device), tuners[variant])[0])
         print_rounds(rounds, widest)
+        ran = 1 + extra
+        if extra < args.rounds - 1:
+            print(f"({1 + extra} round{'s' * bool(extra)} of the {args.rounds} asked: a round takes about "
+                  f"{sum(widest / rate for rate in first.values()):.0f} s here, and the rounds after the first "
+                  f"are held to {args.rounds_within:.0f} s)")
         if widest == 1000:
             middle = median_rates(rounds)
             measured = {variant: (budget, middle[variant]) for variant, (budget, _) in measured.items()}
     if measured:
-        goals(measured, args.rounds if widest == 1000 else 1)
+        goals(measured, ran if widest == 1000 else 1)
 
 
 if __name__ == "__main__":

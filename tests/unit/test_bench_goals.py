@@ -78,3 +78,12 @@ def test_rounds_hold_each_goal_to_the_median_and_show_the_spread(capsys):
     # Its three rounds, the median, and the slowest 24% below the fastest.
     assert module.split() == ["module", "161.6", "213.0", "201.8", "201.8", "24%"]
     assert "round 4" in next(line for line in lines if line.startswith("variant"))
+
+
+def test_the_rounds_after_the_first_are_held_to_their_seconds():
+    from bench.batched import extra_rounds
+
+    assert extra_rounds(3, None, [5.0, 28.0]) == 2  # no limit: every round asked
+    assert extra_rounds(3, 120, [5.0, 35.0]) == 2  # 40 s a round: both fit
+    assert extra_rounds(3, 120, [9.0, 28.0, 30.0]) == 1  # 67 s a round: one fits
+    assert extra_rounds(3, 30, [9.0, 28.0]) == 0
