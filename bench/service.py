@@ -52,8 +52,9 @@ def arguments(argv=None):
                              "tensor,autograd,nn,module,custom_function,numpy,optim)")
     parser.add_argument("--sweep-points", type=int, default=1000,
                         help="points of the sweep of each batchable variant of --variants (default 1000)")
-    parser.add_argument("--sweep-poll-ms", type=float, default=20.0,
-                        help="how often the sweeps' client polls GET /sweeps/<id> (default 20)")
+    parser.add_argument("--sweep-poll-ms", type=float, default=0.0,
+                        help="how often the sweeps' client polls GET /sweeps/<id>; 0 (the default): it follows "
+                             "the sweep's event stream to its end instead, as fitq's client waits")
     parser.add_argument("--sweeps-only", action="store_true",
                         help="run only the sweeps and their table (no latency, throughput, memory or "
                              "unbatched runs)")

@@ -10,6 +10,7 @@ import requests
 from bench.procfs import children, cpu_seconds
 from bench.report import goal, heading
 from bench.stack import say
+from fitq_client import sse
 
 # worker.tasks logs one such line a pass.
 PASS = re.compile(r"pass of (\d+) (\w+) jobs: claim ([\d.]+) ms, fit ([\d.]+) s, outcomes ([\d.]+) ms, "
@@ -78,10 +79,16 @@ def variant_sweep(stack, variant, points, settle, timeout, poll_s):
     if r.status_code != 202:
         raise RuntimeError(f"POST /sweeps answered {r.status_code}: {r.text[:300]}")
     doc = r.json()
-    while not doc["finished"] and time.perf_counter() - t0 < timeout:
-        time.sleep(poll_s)
-        doc = http.get(f"{stack.base}/api/v1/sweeps/{doc['id']}", timeout=10).json()
+    sweep = f"{stack.base}/api/v1/sweeps/{doc['id']}"
+    if poll_s:
+        while not doc["finished"] and time.perf_counter() - t0 < timeout:
+            time.sleep(poll_s)
+            doc = http.get(sweep, timeout=10).json()
+    elif not doc["finished"]:
+        followed(http, f"{sweep}/events", t0 + timeout)
     seen = time.perf_counter() - t0
+    if not poll_s:
+        doc = http.get(sweep, timeout=10).json()  # after `seen`: the finished sweep's document
     cpu = sum(cpu_seconds(w.pid) for w in stack.workers) - cpu
     api = api_cpu(stack) - api
     statuses, _, passes = settle(stack, "sweep_id = %s", (doc["id"],), 0)
@@ -95,6 +102,17 @@ def variant_sweep(stack, variant, points, settle, timeout, poll_s):
            "tail": seen - last_written, "ok": bool(doc["finished"]) and statuses.get("succeeded") == points}
     row["rest"] = seen - row["post"] - row["claim"] - row["fit"] - row["outcomes"] - row["write"] - row["tail"]
     return row
+
+
+def followed(http, url, deadline):
+    """Read a sweep's event stream, as fitq's client waits for a sweep, until its `end` event or the
+    deadline (perf_counter): the moment the API says the sweep finished, with no polling meanwhile."""
+    with http.get(url, stream=True, timeout=(10, 60)) as r:
+        if r.status_code != 200:
+            raise RuntimeError(f"GET {url} answered {r.status_code}: {r.text[:300]}")
+        for event in sse.parse(r.iter_lines(decode_unicode=True)):
+            if event.event == "end" or time.perf_counter() > deadline:
+                return
 
 
 def bracketed(row, points, before, after):
@@ -111,9 +129,9 @@ def bracketed(row, points, before, after):
 
 def print_table(rows, points, batch_size, poll_s):
     """The sweeps' table and a verdict per variant against `within 1 s of points / rate`."""
-    heading(f"{points}-point sweeps over seeds, one per variant, POST -> `finished` seen (polled every "
-            f"{poll_s * 1e3:.0f} ms); rate: a batch of {batch_size} in this process, one torch thread, "
-            f"before and after the sweep")
+    seen = f"polled every {poll_s * 1e3:.0f} ms" if poll_s else "its event stream's `end`, as fitq's client waits"
+    heading(f"{points}-point sweeps over seeds, one per variant, POST -> `finished` seen ({seen}); rate: a batch "
+            f"of {batch_size} in this process, one torch thread, before and after the sweep")
     say("before, after: the batched rate measured before the sweep and after it (best of two each); rate, "
         "expected: the mean of the times they give, the estimate the goal is held to; moved: after against "
         "before, how far the machine's speed moved over the sweep")
@@ -122,7 +140,7 @@ def print_table(rows, points, batch_size, poll_s):
         "acks, logging, idle between passes")
     say("cpu rate, cpu expected: the same in CPU time; worker cpu: the worker's CPU seconds over the sweep "
         "(what its wall time would be with a core to itself); api cpu: the API processes' (the POST and the "
-        "polling), taken from the same 2 cores")
+        "polling or the stream), taken from the same 2 cores")
     names = ["before", "after", "moved", "rate", "expected", "wall", "extra", "post", "claim", "fit", "loops",
              "outcomes", "write", "tail", "rest", "passes", "cpu rate", "cpu expected", "worker cpu", "api cpu"]
     say(f"{'variant':16} " + " ".join(f"{n:>{max(8, len(n))}}" for n in names))
