@@ -23,7 +23,7 @@ class Polynomial3Batch(torch.nn.Module):
         # Stored column-major (a (4, B) array seen as (B, 4)): autograd then computes the gradient as
         # design @ grad.T, 3x faster here than the grad @ design.T a row-major one gets (see
         # variants.fold), and the forward is one product with no transpose in the graph: a view and
-        # its backward node fewer, 7% of the step's fixed cost (bench.floors), the same bits.
+        # its backward node fewer, 7% of the step's fixed cost (docs/benchmarks.md), the same bits.
         self.b = torch.nn.Parameter(init.T.contiguous().T)
 
     def forward(self, design: torch.Tensor) -> torch.Tensor:
