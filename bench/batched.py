@@ -221,7 +221,8 @@ def main(argv=None) -> None:
     ran = 1
     if args.rounds > 1:
         rounds = {variant: [rate] for variant, rate in first.items()}  # the table's run is round 1
-        extra = extra_rounds(args.rounds, args.rounds_within, [widest / rate for rate in first.values()])
+        pass_seconds = [widest / rate for rate in first.values()]
+        extra = extra_rounds(args.rounds, args.rounds_within, pass_seconds)
         for _ in range(extra):
             for variant in variants:
                 rounds[variant].append(best_rate(variant, jobs(variant, widest, args.device), tuners[variant])[0])
@@ -229,7 +230,7 @@ def main(argv=None) -> None:
         ran = 1 + extra
         if extra < args.rounds - 1:
             print(f"({1 + extra} round{'s' * bool(extra)} of the {args.rounds} asked: a round takes about "
-                  f"{sum(widest / rate for rate in first.values()):.0f} s here, and the rounds after the first "
+                  f"{sum(pass_seconds):.0f} s here, and the rounds after the first "
                   f"are held to {args.rounds_within:.0f} s)")
         if widest == 1000:
             middle = median_rates(rounds)

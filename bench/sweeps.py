@@ -10,7 +10,7 @@ import requests
 from bench.procfs import children, cpu_seconds
 from bench.report import goal, heading
 from bench.stack import say
-from fitq_client import sse
+from fitq_client import Client
 
 # worker.tasks logs one such line a pass.
 PASS = re.compile(r"pass of (\d+) (\w+) jobs: claim ([\d.]+) ms, fit ([\d.]+) s, outcomes ([\d.]+) ms, "
@@ -85,10 +85,8 @@ def variant_sweep(stack, variant, points, settle, timeout, poll_s):
             time.sleep(poll_s)
             doc = http.get(sweep, timeout=10).json()
     elif not doc["finished"]:
-        followed(http, f"{sweep}/events", t0 + timeout)
+        doc = waited(stack.base, doc["id"], t0 + timeout - time.perf_counter())
     seen = time.perf_counter() - t0
-    if not poll_s:
-        doc = http.get(sweep, timeout=10).json()  # after `seen`: the finished sweep's document
     cpu = sum(cpu_seconds(w.pid) for w in stack.workers) - cpu
     api = api_cpu(stack) - api
     statuses, _, passes = settle(stack, "sweep_id = %s", (doc["id"],), 0)
@@ -104,15 +102,15 @@ def variant_sweep(stack, variant, points, settle, timeout, poll_s):
     return row
 
 
-def followed(http, url, deadline):
-    """Read a sweep's event stream, as fitq's client waits for a sweep, until its `end` event or the
-    deadline (perf_counter): the moment the API says the sweep finished, with no polling meanwhile."""
-    with http.get(url, stream=True, timeout=(10, 60)) as r:
-        if r.status_code != 200:
-            raise RuntimeError(f"GET {url} answered {r.status_code}: {r.text[:300]}")
-        for event in sse.parse(r.iter_lines(decode_unicode=True)):
-            if event.event == "end" or time.perf_counter() > deadline:
-                return
+def waited(base, sweep_id, timeout):
+    """The sweep's document once it has finished, waited for as fitq's client waits (its event stream to
+    the end, then one GET), or as it is after `timeout` seconds."""
+    sweep = Client(base).get_sweep(sweep_id)
+    try:
+        sweep.wait(timeout=max(0.0, timeout))
+    except TimeoutError:
+        sweep.refresh()  # unfinished: the row's `ok` says so
+    return sweep.document
 
 
 def bracketed(row, points, before, after):
