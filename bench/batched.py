@@ -15,7 +15,9 @@ difference of any of their logged losses from the batched ones; 0 is bit for bit
 On the CPU each variant first settles its chunk size as a worker does (`chunk`, fits/batched/
 chunking.py; bench.floors.settled), and is timed at it. When B = 1000 is among the sizes, a second
 table sets each variant's rate against its goal, its floor (bench.floors) at that chunk size, and its
-ceiling: the most its mechanism allows at any chunk size. With `--rounds N` the widest batch of every
+ceiling: the most its mechanism allows at any chunk size, timed right after each of the variant's
+B = 1000 passes (five rounds of it in all), so that rate and ceiling are read at the same speed of the
+machine. With `--rounds N` the widest batch of every
 variant runs N times, in rounds over the variants in turn, and the goals are held to each variant's
 median: a shared machine's speed moves by a fifth between one 5-second pass and the next.
 Imports only fits, bench, torch, numpy and the standard library, so it runs on a bare GPU machine.
@@ -23,6 +25,7 @@ Imports only fits, bench, torch, numpy and the standard library, so it runs on a
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import subprocess
@@ -140,17 +143,18 @@ def forced_kernels() -> tuple[str, str] | None:
     return (running, own) if running and own and own != running else None
 
 
-def goals(measured: dict[str, tuple[int, float]], rounds: int = 1) -> None:
+def goals(measured: dict[str, tuple[int, float]], ceilings: dict[str, floors.Ceiling], rounds: int = 1) -> None:
     """Each variant's B = 1000 rate (the median of `rounds`) against its goal, beside its floor at the
-    chunk size it ran and its ceiling (bench.floors) over every chunk size."""
+    chunk size it ran and its ceiling (bench.floors) over every chunk size, measured beside its passes."""
     of = f"; B=1000 the median of {rounds} rounds" if rounds > 1 else ""
-    print(f"\nCPU goals at B = 1000 (issue 15{of}), CPU time (bench.floors): floor, its arithmetic alone on the "
-          "chunk it ran; best floor, the same at the chunk size where it is fastest; ceiling, the most its mechanism "
-          "allows: the arithmetic plus the step's fixed cost (measured at one job), at the best chunk size")
+    print(f"\nCPU goals at B = 1000 (issue 15{of}), CPU time (bench.floors, measured beside each B=1000 pass): "
+          "floor, its arithmetic alone on the chunk it ran; best floor, the same at the chunk size where it is "
+          "fastest; ceiling, the most its mechanism allows: the arithmetic plus the step's fixed cost (measured "
+          "at one job), at the best chunk size")
     print(f"{'variant':16} {'goal':>6} {'B=1000':>8} {'floor':>8} {'best floor':>16} {'ceiling':>16}  verdict")
     forced = forced_kernels() if "numpy" in measured else None
     for variant, (budget, fits_s) in measured.items():
-        top = floors.ceiling(variant)
+        top = ceilings[variant]
         # Its chunk is one of the ceiling's sizes, timed in turn with the others: so the floor is never
         # read above the best floor, and the kernels are not timed twice.
         floor = top.floors[budget]
@@ -204,8 +208,12 @@ def main(argv=None) -> None:
         print("numpy is CPU-only: it is in the CPU table, not this one")
     header = f"{'variant':16} {'chunk':>7} {'solo':>8} " + " ".join(f"{'B=' + str(s):>8}" for s in sizes)
     print(header + f" {'cpu':>8} {'max rel diff':>13} {'load':>5}")
-    measured, tuners, first = {}, {}, {}
+    measured, tuners, first, ceilings = {}, {}, {}, {}
     widest = max(sizes)
+    # Each B=1000 pass is followed by rounds of its variant's ceiling, five in all however many rounds
+    # run: the machine's speed moves by a fifth within a minute, and a ceiling measured after every
+    # rate, as before, was read at another speed (a tensor rate of 454 above its ceiling of 407).
+    beside = math.ceil(5 / args.rounds)
     for variant in variants:
         if args.device == "cpu":
             chunking = floors.settled(variant)
@@ -218,6 +226,7 @@ def main(argv=None) -> None:
         print(f"{variant:16} {chunk} " + " ".join(cells), flush=True)
         if args.device == "cpu" and 1000 in rates and variant in CPU_GOALS:
             measured[variant] = (budget, rates[1000])
+            ceilings[variant] = floors.Samples(variant).sample(beside)
     ran = 1
     if args.rounds > 1:
         rounds = {variant: [rate] for variant, rate in first.items()}  # the table's run is round 1
@@ -226,6 +235,8 @@ def main(argv=None) -> None:
         for _ in range(extra):
             for variant in variants:
                 rounds[variant].append(best_rate(variant, jobs(variant, widest, args.device), tuners[variant])[0])
+                if variant in ceilings:
+                    ceilings[variant].sample(beside)
         print_rounds(rounds, widest)
         ran = 1 + extra
         if extra < args.rounds - 1:
@@ -236,7 +247,8 @@ def main(argv=None) -> None:
             middle = median_rates(rounds)
             measured = {variant: (budget, middle[variant]) for variant, (budget, _) in measured.items()}
     if measured:
-        goals(measured, ran if widest == 1000 else 1)
+        goals(measured, {variant: samples.ceiling() for variant, samples in ceilings.items()},
+              ran if widest == 1000 else 1)
 
 
 if __name__ == "__main__":

@@ -205,25 +205,41 @@ class Ceiling(NamedTuple):
         return max(self.floors.items(), key=lambda item: item[1])
 
 
+class Samples:
+    """A variant's ceiling measured a round at a time, so that its rounds can be taken beside the
+    variant's own passes (bench.batched) rather than minutes after them."""
+
+    def __init__(self, variant: str, budgets=CANDIDATES) -> None:
+        self.variant, self.fixed = variant, list[float]()
+        self.steps = {budget: KERNELS[variant](jobs_in(variant, budget)) for budget in budgets}
+        self.seconds: dict[int, list[float]] = {budget: [] for budget in budgets}
+
+    def sample(self, rounds: int = 1) -> Samples:
+        """`rounds` more measures of the fixed cost, then `rounds` more rounds in turn over the sizes."""
+        self.fixed += [max(0.0, whole - kernels) for kernels, whole in timings(self.variant, 1, 1000, rounds)]
+        for _ in range(rounds):
+            for budget, step in self.steps.items():
+                started = time.process_time()
+                for _ in range(STEPS):
+                    step()
+                self.seconds[budget].append((time.process_time() - started) / STEPS)
+        return self
+
+    def ceiling(self) -> Ceiling:
+        """The ceiling the rounds so far give: medians of the fixed cost and of each size's kernels."""
+        fixed, floors, rates = statistics.median(self.fixed), {}, {}
+        for budget, taken in self.seconds.items():
+            jobs, kernels = jobs_in(self.variant, budget), statistics.median(taken)
+            floors[budget], rates[budget] = rate(jobs, kernels), rate(jobs, kernels + fixed)
+        return Ceiling(fixed, floors, rates)
+
+
 def ceiling(variant: str, budgets=CANDIDATES, rounds: int = 5) -> Ceiling:
     """The variant's ceiling over chunks of `budgets` bytes (module docstring), in CPU time."""
     # Medians of rounds taken in turn over the sizes: this machine's speed drifts by tens of percent
     # within a minute, and a best of three at each size in its own moment compared moments, not sizes
     # (module's floor at 512 KB read 190 in one run and 300 in the next).
-    fixed = statistics.median(max(0.0, whole - kernels) for kernels, whole in timings(variant, 1, 1000, rounds))
-    steps = {budget: KERNELS[variant](jobs_in(variant, budget)) for budget in budgets}
-    seconds: dict[int, list[float]] = {budget: [] for budget in budgets}
-    for _ in range(rounds):
-        for budget, step in steps.items():
-            started = time.process_time()
-            for _ in range(STEPS):
-                step()
-            seconds[budget].append((time.process_time() - started) / STEPS)
-    floors, rates = {}, {}
-    for budget, taken in seconds.items():
-        jobs, kernels = jobs_in(variant, budget), statistics.median(taken)
-        floors[budget], rates[budget] = rate(jobs, kernels), rate(jobs, kernels + fixed)
-    return Ceiling(fixed, floors, rates)
+    return Samples(variant, budgets).sample(rounds).ceiling()
 
 
 def main(argv=None) -> None:
