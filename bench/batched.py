@@ -208,7 +208,7 @@ def main(argv=None) -> None:
         print("numpy is CPU-only: it is in the CPU table, not this one")
     header = f"{'variant':16} {'chunk':>7} {'solo':>8} " + " ".join(f"{'B=' + str(s):>8}" for s in sizes)
     print(header + f" {'cpu':>8} {'max rel diff':>13} {'load':>5}")
-    measured, tuners, first, ceilings = {}, {}, {}, {}
+    measured, tuners, first, ceilings, sampling = {}, {}, {}, {}, {}
     widest = max(sizes)
     # Each B=1000 pass is followed by rounds of its variant's ceiling, five in all however many rounds
     # run: the machine's speed moves by a fifth within a minute, and a ceiling measured after every
@@ -226,11 +226,14 @@ def main(argv=None) -> None:
         print(f"{variant:16} {chunk} " + " ".join(cells), flush=True)
         if args.device == "cpu" and 1000 in rates and variant in CPU_GOALS:
             measured[variant] = (budget, rates[1000])
+            started = time.perf_counter()
             ceilings[variant] = floors.Samples(variant).sample(beside)
+            sampling[variant] = time.perf_counter() - started
     ran = 1
     if args.rounds > 1:
         rounds = {variant: [rate] for variant, rate in first.items()}  # the table's run is round 1
-        pass_seconds = [widest / rate for rate in first.values()]
+        # A round is each variant's widest pass and, beside it, its ceiling's rounds.
+        pass_seconds = [widest / rate + sampling.get(variant, 0.0) for variant, rate in first.items()]
         extra = extra_rounds(args.rounds, args.rounds_within, pass_seconds)
         for _ in range(extra):
             for variant in variants:
