@@ -55,6 +55,9 @@ def arguments(argv=None):
     parser.add_argument("--sweep-poll-ms", type=float, default=0.0,
                         help="how often the sweeps' client polls GET /sweeps/<id>; 0 (the default): it follows "
                              "the sweep's event stream to its end instead, as fitq's client waits")
+    parser.add_argument("--bare", action="store_true",
+                        help="after each variant's sweep, run its passes in the bench process too, with no "
+                             "service: how far passes in a row run over the estimate, and the worker over them")
     parser.add_argument("--sweeps-only", action="store_true",
                         help="run only the sweeps and their table (no latency, throughput, memory or "
                              "unbatched runs)")
@@ -249,6 +252,9 @@ def variant_sweeps(stack, args, batch_size):
         drain(stack, args.timeout)
         after = sweeps.batched_rate(variant, batch_size)  # with the worker idle again
         say(f"{variant}: batched rate after the sweep {after[0]:.1f} fits/s ({after[1]:.1f} in CPU time)")
+        if args.bare:
+            row["bare"] = sweeps.bare_passes(variant, args.sweep_points, batch_size)[0]
+            say(f"{variant}: the sweep's passes in this process {row['bare']:.2f} s")
         rows.append(sweeps.bracketed(row, args.sweep_points, before, after))
     sweeps.print_table(rows, args.sweep_points, batch_size, args.sweep_poll_ms / 1000)
 

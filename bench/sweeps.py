@@ -4,6 +4,7 @@ and again after it, on a batch of BATCH_SIZE default-size jobs with one torch th
 default device (a GPU where there is one): what each of the worker's passes runs."""
 import re
 import time
+from contextlib import contextmanager
 
 import requests
 
@@ -20,35 +21,57 @@ PASS = re.compile(r"pass of (\d+) (\w+) jobs: claim ([\d.]+) ms, fit ([\d.]+) s,
 def batched_rate(variant, size):
     """fits/s of fits.batched.run_batch over `size` default-size jobs, one torch thread, best of two:
     (in wall time, in this process's CPU time)."""
-    import torch
-
-    from bench import floors
-    from fits import batched, catalog
-    from fits.batched.chunking import Tuner
-    from fits.batched.run import ITEM_BYTES
-    from worker import allocator, threads
-    allocator.tune()  # as the worker does, so that its passes and this rate run alike
-    before = torch.get_num_threads()
-    threads.limit(1)  # torch's and numpy's BLAS, as the worker runs
-    try:
-        # The variant's default device, as the sweep's jobs: `auto` is the GPU where there is one.
-        defaults = dict(catalog.VARIANTS[variant].defaults)
+    from fits import batched
+    with as_the_worker(variant, size) as (defaults, tuner):
         batched.run_batch(variant, [{**defaults, "seed": s, "steps": 10, "log_every": 10} for s in range(2)])
-        # A batch whose chunk sizes a worker compares runs at the size the variant settles on, as a worker
-        # that has measured runs it; one no two sizes fill is one chunk whatever the size.
-        row_bytes = defaults["samples"] * ITEM_BYTES[defaults["dtype"]]
-        on_cpu = defaults.get("device", "auto") == "cpu" or not torch.cuda.is_available()
-        compared = Tuner().plan(variant, size, row_bytes) != [(size, 0)]
-        tuner = floors.settled(variant) if on_cpu and compared else None
         best, best_cpu = 0.0, 0.0
         for _ in range(2):
             started, cpu = time.perf_counter(), time.process_time()
             batched.run_batch(variant, [{**defaults, "seed": s} for s in range(size)], chunking=tuner)
             best = max(best, size / (time.perf_counter() - started))
             best_cpu = max(best_cpu, size / (time.process_time() - cpu))
+    return best, best_cpu
+
+
+def bare_passes(variant, points, size):
+    """(wall, CPU) seconds of the sweep's passes run here, with no service: `points` default-size jobs
+    over seeds 0..points-1 in passes of `size`, one after another as the worker runs them. Their time
+    over the estimate is the estimate's own margin (a best of two against passes in a row); the worker's
+    loops over them, the service's effect on the loops."""
+    from fits import batched
+    with as_the_worker(variant, size) as (defaults, tuner):
+        started, cpu = time.perf_counter(), time.process_time()
+        for first in range(0, points, size):
+            batch = [{**defaults, "seed": s} for s in range(first, min(points, first + size))]
+            batched.run_batch(variant, batch, chunking=tuner)
+        return time.perf_counter() - started, time.process_time() - cpu
+
+
+@contextmanager
+def as_the_worker(variant, size):
+    """(the variant's defaults, a chunk tuner) for passes of `size` jobs run here as a worker runs them:
+    its malloc thresholds, one torch thread, the chunk size settled as the worker's is."""
+    import torch
+
+    from bench import floors
+    from fits import catalog
+    from fits.batched.chunking import Tuner
+    from fits.batched.run import ITEM_BYTES
+    from worker import allocator, threads
+    allocator.tune()  # as the worker does, so that its passes and these run alike
+    before = torch.get_num_threads()
+    threads.limit(1)  # torch's and numpy's BLAS, as the worker runs
+    try:
+        # The variant's default device, as the sweep's jobs: `auto` is the GPU where there is one.
+        defaults = dict(catalog.VARIANTS[variant].defaults)
+        # A batch whose chunk sizes a worker compares runs at the size the variant settles on, as a worker
+        # that has measured runs it; one no two sizes fill is one chunk whatever the size.
+        row_bytes = defaults["samples"] * ITEM_BYTES[defaults["dtype"]]
+        on_cpu = defaults.get("device", "auto") == "cpu" or not torch.cuda.is_available()
+        compared = Tuner().plan(variant, size, row_bytes) != [(size, 0)]
+        yield defaults, floors.settled(variant) if on_cpu and compared else None
     finally:
         threads.limit(before)
-    return best, best_cpu
 
 
 def api_cpu(stack):
@@ -141,13 +164,16 @@ def print_table(rows, points, batch_size, poll_s):
         "polling or the stream), taken from the same 2 cores")
     names = ["before", "after", "moved", "rate", "expected", "wall", "extra", "post", "claim", "fit", "loops",
              "outcomes", "write", "tail", "rest", "passes", "cpu rate", "cpu expected", "worker cpu", "api cpu"]
-    say(f"{'variant':16} " + " ".join(f"{n:>{max(8, len(n))}}" for n in names))
+    bare = all("bare" in row for row in rows)
+    if bare:
+        say("bare: the sweep's passes run in this process after it, one after another with no service (wall s)")
+    say(f"{'variant':16} " + " ".join(f"{n:>{max(8, len(n))}}" for n in names) + (f" {'bare':>8}" if bare else ""))
     for row in rows:
         row["extra"] = row["wall"] - row["expected"]
         cells = [f"{row['before']:8.1f}", f"{row['after']:8.1f}", f"{row['moved']:+8.0%}", f"{row['rate']:8.1f}"] \
             + [f"{row[n]:8.2f}" for n in names[4:-5]] + [f"{row['passes']:8d}"] \
             + [f"{row['cpu rate']:8.1f}", f"{row['cpu expected']:12.2f}", f"{row['worker cpu']:10.2f}",
-               f"{row['api cpu']:8.2f}"]
+               f"{row['api cpu']:8.2f}"] + ([f"{row['bare']:8.2f}"] if bare else [])
         say(f"{row['variant']:16} " + " ".join(cells))
     for row in rows:
         goal(f"{row['variant']}: {points}-point sweep within 1 s of {points} / rate ({row['expected']:.2f} s)",
@@ -160,5 +186,9 @@ def split(row) -> str:
     # On a machine whose speed moves by a fifth between passes the drift alone can decide the verdict
     # (docs/benchmarks.md): the split says which part did.
     extra = row["wall"] - row["expected"]
-    return (f"{extra:+.2f} s: the service's own {row['wall'] - row['loops']:.2f} s, the worker's loops "
+    said = (f"{extra:+.2f} s: the service's own {row['wall'] - row['loops']:.2f} s, the worker's loops "
             f"{row['loops'] - row['expected']:+.2f} s against the estimate")
+    if "bare" in row:
+        said += (f" (the same passes in the bench process {row['bare'] - row['expected']:+.2f} s, the worker's "
+                 f"{row['loops'] - row['bare']:+.2f} s over them)")
+    return said

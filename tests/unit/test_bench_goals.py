@@ -71,6 +71,29 @@ def test_a_sweeps_extra_is_the_services_own_time_and_the_loops_drift():
     assert split({"wall": 10.53, "expected": 10.58, "loops": 9.61}).startswith("-0.05 s: the service's own 0.92 s")
 
 
+def test_a_sweeps_split_names_the_estimates_own_margin_when_its_passes_ran_in_the_bench_too():
+    from bench.sweeps import split
+
+    said = split({"wall": 15.49, "expected": 11.46, "loops": 14.11, "bare": 12.40})
+    assert said == ("+4.03 s: the service's own 1.38 s, the worker's loops +2.65 s against the estimate "
+                    "(the same passes in the bench process +0.94 s, the worker's +1.71 s over them)")
+
+
+def test_a_sweeps_bare_passes_run_every_point_once_in_passes_of_the_batch_size(monkeypatch):
+    from bench import sweeps
+    from fits import batched
+
+    seeds, real = [], batched.run_batch
+
+    def counted(variant, jobs, chunking=None):  # real passes, two steps long to keep this quick
+        seeds.append([job["seed"] for job in jobs])
+        return real(variant, [{**job, "steps": 2, "log_every": 1} for job in jobs], chunking=chunking)
+
+    monkeypatch.setattr(batched, "run_batch", counted)
+    wall, cpu = sweeps.bare_passes("tensor", 10, 4)
+    assert seeds == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]] and wall > 0 and cpu > 0
+
+
 def test_a_sweeps_estimate_is_the_mean_of_the_times_its_rates_before_and_after_give():
     from bench.sweeps import bracketed
 
