@@ -5,6 +5,7 @@ jobs and sweeps go through, and how much memory the processes hold. Each run get
     .venv/bin/python -m bench.service
     .venv/bin/python -m bench.service --latency-jobs 50 --jobs 200 --sweep-points 200   # quicker
     .venv/bin/python -m bench.service --sweeps-only --variants tensor,numpy,autograd    # sweeps' table
+    .venv/bin/python -m bench.service --sweeps-only --bare --variants tensor,numpy      # and their passes here
 """
 import argparse
 import collections

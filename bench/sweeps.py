@@ -164,7 +164,7 @@ def print_table(rows, points, batch_size, poll_s):
         "polling or the stream), taken from the same 2 cores")
     names = ["before", "after", "moved", "rate", "expected", "wall", "extra", "post", "claim", "fit", "loops",
              "outcomes", "write", "tail", "rest", "passes", "cpu rate", "cpu expected", "worker cpu", "api cpu"]
-    bare = all("bare" in row for row in rows)
+    bare = bool(rows) and all("bare" in row for row in rows)
     if bare:
         say("bare: the sweep's passes run in this process after it, one after another with no service (wall s)")
     say(f"{'variant':16} " + " ".join(f"{n:>{max(8, len(n))}}" for n in names) + (f" {'bare':>8}" if bare else ""))
